@@ -1,0 +1,68 @@
+import os
+import sys
+
+from elmtex_site.cli import ElmtexCommand
+from elmtex_site.errors import ApplicationError
+from elmtex_site.progress import progress_bar
+
+from annotation.services.exports import EXPORT_FORMATS, GoldFilter, gold_documents, gold_export
+from annotation.services.projects import project_get
+
+
+class _Counting:
+    """Wraps the output file to advance the progress bar per record."""
+
+    def __init__(self, fh, bar):
+        self.fh, self.bar = fh, bar
+
+    def write(self, s):
+        if s.endswith("\n"):
+            self.bar.update(1)
+        return self.fh.write(s)
+
+
+class Command(ElmtexCommand):
+    help = "Export a project's gold records (jsonl, json, csv), streaming."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--out", required=True, help="output path, or - for standard output")
+        parser.add_argument("--format", default="jsonl", choices=EXPORT_FORMATS)
+        parser.add_argument("--language")
+        parser.add_argument("--split")
+        parser.add_argument("--only-adjudicated", action="store_true")
+        parser.add_argument("--with-metadata", action="store_true",
+                            help="also write each document's metadata keys (json/jsonl)")
+        parser.add_argument("--progress", action="store_true", default=None)
+
+    def handle(self, *args, **opts):
+        project = project_get(slug=opts["slug"])
+        filters = GoldFilter(language=opts["language"], split=opts["split"],
+                             only_adjudicated=opts["only_adjudicated"])
+        out_path = opts["out"]
+        total = gold_documents(project=project, filters=filters).count()
+        tmp = None
+        if out_path == "-":
+            fh = sys.stdout
+        else:
+            directory = os.path.dirname(os.path.abspath(out_path))
+            if not os.path.isdir(directory):
+                raise ApplicationError(f"--out: directory {directory} does not exist")
+            tmp = out_path + ".partial"
+            try:
+                fh = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise ApplicationError(f"--out: cannot write {out_path}: {exc.strerror}") from None
+        try:
+            with progress_bar(total=total, desc="export", unit="rec", force=opts["progress"]) as bar:
+                count = gold_export(project=project, out=_Counting(fh, bar) if opts["format"] != "csv" else fh,
+                                    fmt=opts["format"], filters=filters, with_metadata=opts["with_metadata"])
+        except BaseException:
+            if tmp:
+                fh.close()
+                os.unlink(tmp)
+            raise
+        if tmp:
+            fh.close()
+            os.replace(tmp, out_path)
+        sys.stderr.write(f"exported {count} records to {out_path}\n")

@@ -1,0 +1,1 @@
+"""Pure import/export pipeline (no Django): readers -> record validation -> writers."""

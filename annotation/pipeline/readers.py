@@ -1,0 +1,341 @@
+"""Streaming readers for dataset files (JSON array, JSON lines, CSV).
+
+Every reader is a generator over :class:`RawRecord` and holds at most one record (plus
+one read chunk) in memory, so a file of any size is read in constant memory. Positions
+are 1-based: ``number`` counts records, ``line`` is the physical line where the record
+starts. A problem that stops reading (bad encoding, broken JSON syntax in an array)
+raises :class:`ReadError`; a problem confined to one record (one bad JSON line) is
+yielded as a RawRecord with ``error`` set, so the caller can go on and list more.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+CHUNK_BYTES = 1 << 20
+MAX_DEPTH = 32
+_WS = " \t\n\r"
+
+
+@dataclass
+class RawRecord:
+    number: int
+    line: int
+    value: Any = None
+    error: str | None = None
+    field: str | None = None
+
+
+class ReadError(Exception):
+    """Reading cannot go on. Carries the position for the error line."""
+
+    def __init__(self, message: str, *, record: int | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.record = record
+        self.line = line
+
+
+def utf8_chunks(
+    stream: IO[bytes], *, chunk_bytes: int = CHUNK_BYTES, progress: Callable[[int], None] | None = None
+) -> Iterator[str]:
+    """Decode a binary stream as UTF-8 (a leading BOM is dropped), chunk by chunk.
+
+    Any byte sequence that is not UTF-8 raises ReadError naming its byte offset.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes handed to the decoder before this chunk
+    first = True
+    while True:
+        data = stream.read(chunk_bytes)
+        final = not data
+        if first and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+            offset += len(codecs.BOM_UTF8)
+        first = False
+        try:
+            text = decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            bad = exc.object[exc.start : exc.start + 1].hex()
+            # The decoder may hold back up to 3 bytes of an incomplete sequence from the
+            # previous chunk; exc.object is pending bytes + this chunk.
+            pending = len(exc.object) - len(data)
+            raise ReadError(
+                f"not valid UTF-8 at byte {offset + exc.start - pending} (0x{bad}); "
+                "save the file as UTF-8"
+            ) from None
+        offset += len(data)
+        if progress is not None and data:
+            progress(len(data))
+        if text:
+            yield text
+        if final:
+            return
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value (a scalar is 0, ``[]`` is 1)."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            level += 1
+            stack.extend((v, level) for v in item.values())
+        elif isinstance(item, list):
+            level += 1
+            stack.extend((v, level) for v in item)
+        deepest = max(deepest, level)
+    return deepest
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+class _Buffer:
+    """A sliding text window over the chunk iterator that knows its line numbers."""
+
+    def __init__(self, chunks: Iterator[str]):
+        self.chunks = chunks
+        self.text = ""
+        self.pos = 0
+        self.line = 1  # line number at self.pos
+        self.eof = False
+
+    def more(self, at_least: int = 0) -> bool:
+        """Append at least one more chunk (and at least ``at_least`` characters)."""
+        if self.eof:
+            return False
+        self.text = self.text[self.pos :]
+        self.pos = 0
+        got = 0
+        parts = [self.text]
+        while not got or got < at_least:
+            try:
+                chunk = next(self.chunks)
+            except StopIteration:
+                self.eof = True
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        self.text = "".join(parts)
+        return got > 0
+
+    def advance(self, to: int) -> None:
+        self.line += self.text.count("\n", self.pos, to)
+        self.pos = to
+
+    def skip_ws(self) -> str | None:
+        """Skip whitespace; return the next character, or None at the end of input."""
+        while True:
+            n = len(self.text)
+            p = self.pos
+            while p < n and self.text[p] in _WS:
+                p += 1
+            self.advance(p)
+            if p < n:
+                return self.text[p]
+            if not self.more():
+                return None
+
+
+def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Iterator[RawRecord]:
+    """Records of a JSON array, decoded one at a time."""
+    decoder = json.JSONDecoder()
+    buf = _Buffer(chunks)
+    first = buf.skip_ws()
+    if first is None:
+        raise ReadError("no records")
+    if first == "{":
+        raise ReadError("expected a JSON array of records, got a JSON object", line=buf.line)
+    if first != "[":
+        raise ReadError(f"invalid JSON: expected '[' at the start, got {first!r}", line=buf.line)
+    buf.advance(buf.pos + 1)
+    number = 0
+    if buf.skip_ws() == "]":
+        raise ReadError("no records")
+    while True:
+        number += 1
+        start_line = buf.line
+        if buf.skip_ws() is None:
+            raise ReadError("invalid JSON: the file ends inside the array (truncated?)",
+                            record=number, line=buf.line)
+        start_line = buf.line
+        want = 0
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf.text, buf.pos)
+            except json.JSONDecodeError as exc:
+                if not buf.eof:
+                    want = max(want * 2, len(buf.text) - buf.pos)
+                    buf.more(want)
+                    continue
+                line = start_line + buf.text.count("\n", buf.pos, exc.pos)
+                if exc.pos >= len(buf.text):
+                    msg = "invalid JSON: the file ends inside this record (truncated?)"
+                else:
+                    msg = f"invalid JSON: {exc.msg}"
+                raise ReadError(msg, record=number, line=line) from None
+            except RecursionError:
+                raise ReadError(f"nesting deeper than {max_depth} levels", record=number,
+                                line=start_line) from None
+            if end >= len(buf.text) and not buf.eof:
+                # A scalar may continue in the next chunk: decode again with more text.
+                want = max(want * 2, CHUNK_BYTES)
+                buf.more(want)
+                continue
+            break
+        buf.advance(end)
+        # The array itself is one level of nesting.
+        if _depth(value) + 1 > max_depth:
+            yield RawRecord(number, start_line, error=f"nesting deeper than {max_depth} levels")
+        else:
+            yield RawRecord(number, start_line, value)
+        nxt = buf.skip_ws()
+        if nxt == ",":
+            buf.advance(buf.pos + 1)
+            if buf.skip_ws() == "]":
+                raise ReadError("invalid JSON: trailing comma after the last record",
+                                record=number, line=buf.line)
+            continue
+        if nxt == "]":
+            buf.advance(buf.pos + 1)
+            trailing = buf.skip_ws()
+            if trailing is not None:
+                raise ReadError(f"invalid JSON: unexpected {trailing!r} after the closing ']'",
+                                line=buf.line)
+            return
+        if nxt is None:
+            raise ReadError("invalid JSON: the file ends inside the array (missing ']'; truncated?)",
+                            record=number, line=buf.line)
+        raise ReadError(f"invalid JSON: expected ',' or ']' after this record, got {nxt!r}",
+                        record=number, line=buf.line)
+
+
+def iter_lines(chunks: Iterator[str]) -> Iterator[str]:
+    """Physical lines with their terminators, across chunk boundaries."""
+    pending = ""
+    for chunk in chunks:
+        data = pending + chunk
+        start = 0
+        while True:
+            nl = data.find("\n", start)
+            if nl < 0:
+                break
+            yield data[start : nl + 1]
+            start = nl + 1
+        pending = data[start:]
+    if pending:
+        yield pending
+
+
+def read_json_lines(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Iterator[RawRecord]:
+    """One record per non-blank line. A bad line is reported and reading goes on."""
+    number = 0
+    for line_no, line in enumerate(iter_lines(chunks), start=1):
+        if not line.strip():
+            continue
+        number += 1
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield RawRecord(number, line_no, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except RecursionError:
+            yield RawRecord(number, line_no, error=f"nesting deeper than {max_depth} levels")
+            continue
+        if _depth(value) > max_depth:
+            yield RawRecord(number, line_no, error=f"nesting deeper than {max_depth} levels")
+        else:
+            yield RawRecord(number, line_no, value)
+    if number == 0:
+        raise ReadError("no records")
+
+
+def read_csv(chunks: Iterator[str]) -> Iterator[RawRecord]:
+    """CSV with a header row; each row becomes a dict of strings keyed by the header.
+
+    ``line`` is the physical line where the row starts (quoted fields may span lines).
+    """
+    reader = csv.reader(iter_lines(chunks), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ReadError("no records") from None
+    except csv.Error as exc:
+        raise ReadError(f"invalid CSV header: {exc}", line=1) from None
+    header = [h.strip() for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise ReadError(f"CSV header repeats column(s): {', '.join(dupes)}", line=1)
+    for required in ("patient_id", "report"):
+        if required not in header:
+            raise ReadError(f"CSV header must hold '{required}' (found: {', '.join(header)})", line=1)
+    number = 0
+    prev_line = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ReadError(f"invalid CSV: {exc}", record=number + 1, line=prev_line + 1) from None
+        start, prev_line = prev_line + 1, reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        number += 1
+        if len(row) != len(header):
+            yield RawRecord(number, start,
+                            error=f"expected {len(header)} columns as in the header, got {len(row)}")
+            continue
+        yield RawRecord(number, start, dict(zip(header, row)))
+    if number == 0:
+        raise ReadError("no records")
+
+
+FORMATS = ("json", "jsonl", "csv")
+_EXTENSIONS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+def detect_format(name: str, head: bytes) -> str | None:
+    """CLI.md's ``--format auto``: by extension, otherwise by the first non-space byte."""
+    lower = name.lower()
+    for ext, fmt in _EXTENSIONS.items():
+        if lower.endswith(ext):
+            return fmt
+    text = head[3:] if head.startswith(codecs.BOM_UTF8) else head
+    stripped = text.lstrip()
+    if stripped.startswith(b"["):
+        return "json"
+    if stripped.startswith(b"{"):
+        return "jsonl"
+    return None
+
+
+def read_records(fmt: str, chunks: Iterator[str]) -> Iterator[RawRecord]:
+    if fmt == "json":
+        return read_json_array(chunks)
+    if fmt == "jsonl":
+        return read_json_lines(chunks)
+    if fmt == "csv":
+        return read_csv(chunks)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+kind_of = _kind

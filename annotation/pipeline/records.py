@@ -1,0 +1,184 @@
+"""Validation of one dataset record against a project schema (pure; no Django).
+
+Implements the accept/refuse table of CLI.md ``import_dataset``. A record either
+becomes a :class:`ParsedRecord` or yields a list of ``(field, problem)`` pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..schema import NA
+from .readers import kind_of
+
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+SPLITS = ("train", "val", "test", "none")
+SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val"}
+RESERVED = ("patient_id", "report", "summary", "language", "split")
+
+
+@dataclass
+class ParsedRecord:
+    external_id: str
+    language: str
+    split: str
+    report: str
+    summary: dict[str, str] | None  # None = no gold
+    metadata: dict[str, Any]
+    set_to_na: int = 0
+    dropped: int = 0
+    content_hash: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    schema_keys: tuple[str, ...]
+    language: str = "en"
+    split: str = "none"
+    drop_unknown: bool = False
+    csv: bool = False  # values come from CSV cells (all strings; blanks mean N/A)
+
+
+def normalise_patient_id(value: Any) -> tuple[str | None, str | None]:
+    """``(id, None)`` for a valid id (an int becomes its decimal string), else ``(None, problem)``."""
+    if value is None:
+        return None, "is null; every record needs an id"
+    if isinstance(value, bool):
+        return None, "expected a string or an integer, got a boolean"
+    if isinstance(value, int):
+        return str(value), None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return None, "is blank; every record needs an id"
+        if len(stripped) > 200:
+            return None, "is longer than 200 characters"
+        return stripped, None
+    if isinstance(value, float):
+        return None, "expected a string or an integer, got a number with a fraction or exponent"
+    return None, f"expected a string or an integer, got {kind_of(value)}"
+
+
+def check_language(value: Any) -> str | None:
+    if not isinstance(value, str) or not LANGUAGE_RE.match(value):
+        return f"expected a language code such as 'en' or 'de', got {value!r}"
+    return None
+
+
+def normalise_split(value: Any) -> tuple[str | None, str | None]:
+    if isinstance(value, str):
+        v = SPLIT_ALIASES.get(value.strip().lower(), value.strip().lower())
+        if v in SPLITS:
+            return v, None
+    return None, f"expected one of {', '.join(SPLITS)}, got {value!r}"
+
+
+def content_hash(report: str, summary: dict | None, metadata: dict, split: str) -> str:
+    """Identity of a record's content: same hash = re-importing it changes nothing."""
+    payload = json.dumps([report, summary, metadata, split], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def parse_record(value: Any, opts: RecordOptions) -> tuple[ParsedRecord | None, list[tuple[str | None, str]]]:
+    """Validate one decoded record. Returns the parsed record or the problems found."""
+    if not isinstance(value, dict):
+        return None, [(None, f"expected an object (a record), got {kind_of(value)}")]
+    problems: list[tuple[str | None, str]] = []
+
+    if "patient_id" not in value:
+        problems.append(("patient_id", "missing; every record needs an id"))
+        external_id = None
+    else:
+        external_id, problem = normalise_patient_id(value["patient_id"])
+        if problem:
+            problems.append(("patient_id", problem))
+
+    report = value.get("report")
+    if "report" not in value:
+        problems.append(("report", "missing; every record needs the report text"))
+    elif report is None:
+        problems.append(("report", "is null; expected the report text"))
+    elif not isinstance(report, str):
+        problems.append(("report", f"expected a string, got {kind_of(report)}"))
+    elif not report.strip():
+        problems.append(("report", "is blank"))
+
+    language = value.get("language", opts.language)
+    if opts.csv and language == "":
+        language = opts.language
+    problem = check_language(language)
+    if problem:
+        problems.append(("language", problem))
+
+    split_value = value.get("split", opts.split)
+    if opts.csv and split_value == "":
+        split_value = opts.split
+    split, problem = normalise_split(split_value)
+    if problem:
+        problems.append(("split", problem))
+
+    summary, set_to_na, dropped = None, 0, 0
+    if opts.csv:
+        raw_summary = {k: v for k, v in value.items() if k not in RESERVED}
+        has_summary = bool(raw_summary)
+        metadata: dict[str, Any] = {}
+    else:
+        has_summary = "summary" in value
+        raw_summary = value.get("summary")
+        metadata = {k: v for k, v in value.items() if k not in RESERVED}
+        if has_summary and not isinstance(raw_summary, dict):
+            problems.append(("summary", f"expected an object, got {kind_of(raw_summary)}"))
+            has_summary = False
+
+    if has_summary:
+        known = set(opts.schema_keys)
+        summary = {}
+        for key, raw in raw_summary.items():
+            path = key if opts.csv else f"summary.{key}"
+            if key not in known:
+                if opts.drop_unknown:
+                    dropped += 1
+                    continue
+                what = "column" if opts.csv else "category"
+                problems.append((path, f"unknown {what} (not in the project schema; "
+                                       "use --drop-unknown to drop it)"))
+                continue
+            if raw is None:
+                summary[key] = NA
+                set_to_na += 1
+            elif isinstance(raw, str):
+                stripped = raw.strip()
+                if stripped:
+                    summary[key] = stripped
+                else:
+                    summary[key] = NA
+                    set_to_na += 1
+            else:
+                problems.append((path, f"expected a string, got {kind_of(raw)}"))
+        ordered = {}
+        for key in opts.schema_keys:
+            if key in summary:
+                ordered[key] = summary[key]
+            else:
+                ordered[key] = NA
+                set_to_na += 1
+        summary = ordered
+
+    if problems:
+        return None, problems
+    record = ParsedRecord(
+        external_id=external_id,
+        language=language,
+        split=split,
+        report=report,
+        summary=summary,
+        metadata=metadata,
+        set_to_na=set_to_na,
+        dropped=dropped,
+    )
+    record.content_hash = content_hash(report, summary, metadata, split)
+    return record, []

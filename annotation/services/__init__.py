@@ -1,0 +1,1 @@
+"""Writes of the annotation app (HackSoft-style services)."""

@@ -1,0 +1,266 @@
+"""Dataset import (CLI.md ``import_dataset``): all-or-nothing, streaming, idempotent.
+
+The file is read as a stream of records (``annotation.pipeline``), validated one by
+one and written in bulk batches inside a single transaction. Any problem anywhere
+rolls everything back, after the whole file was read so that up to 20 problems can be
+listed at once. Memory stays constant apart from the set of ids seen (needed to find
+duplicates) and the ids already in the project.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+
+from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, Problem
+
+from ..models import Document, Gold, GoldOrigin, Project
+from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
+from ..pipeline.records import RESERVED, ParsedRecord, RecordOptions, check_language, normalise_split, parse_record
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+ORIGINAL_LANGUAGE = "en"
+
+
+@dataclass
+class ImportResult:
+    new: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    set_to_na: int = 0
+    dropped: int = 0
+
+    def summary_line(self) -> str:
+        return (f"imported {self.new} new, {self.unchanged} unchanged, {self.replaced} replaced "
+                f"({self.set_to_na} values set to N/A, {self.dropped} dropped)")
+
+    def as_dict(self) -> dict:
+        return {"new": self.new, "unchanged": self.unchanged, "replaced": self.replaced,
+                "set_to_na": self.set_to_na, "dropped": self.dropped, "summary": self.summary_line()}
+
+
+class _Problems:
+    """Collects problems; keeps the first few, counts all."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.kept: list[Problem] = []
+        self.total = 0
+
+    def add(self, message: str, *, record=None, line=None, field=None) -> None:
+        self.total += 1
+        if len(self.kept) < MAX_LISTED_PROBLEMS:
+            self.kept.append(Problem(message, file=self.file, record=record, line=line, field=field))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            first = self.kept[0].format()[len("error: "):]
+            summary = first if self.total == 1 else f"{self.total} problems; the first: {first}"
+            raise ApplicationError(f"import refused, nothing was written: {summary}",
+                                   problems=self.kept, total=self.total)
+
+
+@dataclass
+class _Existing:
+    id: int
+    content_hash: str
+    adjudicated: bool
+
+
+def _existing_documents(project: Project) -> dict[tuple[str, str], _Existing]:
+    rows = Document.objects.filter(project=project).values_list(
+        "id", "external_id", "language", "content_hash", "gold__origin")
+    return {(ext, lang): _Existing(pk, h, origin == GoldOrigin.ADJUDICATED)
+            for pk, ext, lang, h, origin in rows.iterator(chunk_size=5000)}
+
+
+class _Writer:
+    """Buffers new and replaced documents and writes them in bulk."""
+
+    def __init__(self, project: Project, source: str):
+        self.project = project
+        self.provenance = {"source": "import", "file": source}
+        self.new: list[ParsedRecord] = []
+        self.replace: list[tuple[_Existing, ParsedRecord]] = []
+
+    def add_new(self, record: ParsedRecord) -> None:
+        self.new.append(record)
+        if len(self.new) >= BATCH_SIZE:
+            self.flush()
+
+    def add_replace(self, existing: _Existing, record: ParsedRecord) -> None:
+        self.replace.append((existing, record))
+        if len(self.replace) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.new:
+            docs = Document.objects.bulk_create(
+                [Document(project=self.project, external_id=r.external_id, language=r.language,
+                          text=r.report, split=r.split, metadata=r.metadata, content_hash=r.content_hash)
+                 for r in self.new],
+                batch_size=BATCH_SIZE,
+            )
+            Gold.objects.bulk_create(
+                [Gold(document_id=d.pk, values=r.summary, origin=GoldOrigin.IMPORTED,
+                      provenance=self.provenance)
+                 for d, r in zip(docs, self.new) if r.summary is not None],
+                batch_size=BATCH_SIZE,
+            )
+            self.new = []
+        if self.replace:
+            docs = []
+            for existing, r in self.replace:
+                docs.append(Document(pk=existing.id, text=r.report, split=r.split, metadata=r.metadata,
+                                     content_hash=r.content_hash))
+            Document.objects.bulk_update(docs, ["text", "split", "metadata", "content_hash"],
+                                         batch_size=BATCH_SIZE)
+            # Adjudicated gold is never overwritten by an import; imported gold is replaced.
+            replaceable = [e.id for e, _ in self.replace if not e.adjudicated]
+            Gold.objects.filter(document_id__in=replaceable).delete()
+            Gold.objects.bulk_create(
+                [Gold(document_id=e.id, values=r.summary, origin=GoldOrigin.IMPORTED,
+                      provenance=self.provenance)
+                 for e, r in self.replace if not e.adjudicated and r.summary is not None],
+                batch_size=BATCH_SIZE,
+            )
+            self.replace = []
+
+
+def translations_link(*, project: Project) -> int:
+    """Link every non-English document to the English one with the same id."""
+    original = Document.objects.filter(
+        project=project, language=ORIGINAL_LANGUAGE, external_id=OuterRef("external_id")
+    ).values("id")[:1]
+    return (Document.objects.filter(project=project, translation_of__isnull=True)
+            .exclude(language=ORIGINAL_LANGUAGE)
+            .update(translation_of=Subquery(original)))
+
+
+def dataset_import(
+    *,
+    project: Project,
+    stream: IO[bytes],
+    name: str,
+    fmt: str = "auto",
+    language: str = "en",
+    split: str = "none",
+    drop_unknown: bool = False,
+    update: bool = False,
+    size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import the records of ``stream`` (named ``name`` in messages) into ``project``.
+
+    Raises ApplicationError listing the problems (nothing written) when any record is
+    refused. ``progress`` is called with the number of bytes read so far, chunk by chunk.
+    """
+    problem = check_language(language)
+    if problem:
+        raise ApplicationError(f"--language: {problem}")
+    split_value, problem = normalise_split(split)
+    if problem:
+        raise ApplicationError(f"--split: {problem}")
+    limit = settings.ELMTEX_IMPORT_MAX_BYTES
+    if size is not None and size > limit:
+        raise ApplicationError(
+            f"{name}: file is {size} bytes, over the limit of {limit} bytes "
+            "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit",
+            problems=[Problem(f"file is {size} bytes, over the limit of {limit} bytes "
+                              "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit", file=name)])
+    if fmt == "auto":
+        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
+        if not head and hasattr(stream, "seek"):
+            head = stream.read(64)
+            stream.seek(0)
+        detected = detect_format(name, head)
+        if detected is None:
+            msg = ("cannot tell the format: name the file .json, .jsonl or .csv, or pass --format"
+                   if head.strip() else "no records")
+            raise ApplicationError(f"{name}: {msg}", problems=[Problem(msg, file=name)])
+        fmt = detected
+    if fmt not in FORMATS:
+        raise ApplicationError(f"--format: expected auto, {', '.join(FORMATS)}, got {fmt!r}")
+
+    schema_keys = tuple(project.categories.order_by("order").values_list("key", flat=True))
+    opts = RecordOptions(schema_keys=schema_keys, language=language, split=split_value,
+                         drop_unknown=drop_unknown, csv=fmt == "csv")
+    problems = _Problems(name)
+    result = ImportResult()
+    read_bytes = 0
+
+    def count_bytes(n: int) -> None:
+        nonlocal read_bytes
+        read_bytes += n
+        if limit is not None and read_bytes > limit:
+            raise ReadError(f"file is over the limit of {limit} bytes (ELMTEX_IMPORT_MAX_BYTES)")
+        if progress is not None:
+            progress(n)
+
+    with transaction.atomic():
+        existing = _existing_documents(project)
+        writer = _Writer(project, os.path.basename(name))
+        seen: dict[tuple[str, str], tuple[int, int]] = {}
+        header_checked = fmt != "csv"
+        try:
+            for raw in read_records(fmt, utf8_chunks(stream, progress=count_bytes)):
+                if raw.error:
+                    problems.add(raw.error, record=raw.number, line=raw.line, field=raw.field)
+                    continue
+                if not header_checked:
+                    header_checked = True
+                    unknown = [c for c in raw.value if c not in RESERVED and c not in schema_keys]
+                    if unknown and not drop_unknown:
+                        for column in unknown:
+                            problems.add("unknown column (not in the project schema; use --drop-unknown "
+                                         "to drop it)", line=1, field=column)
+                        break
+                record, record_problems = parse_record(raw.value, opts)
+                for field, message in record_problems:
+                    problems.add(message, record=raw.number, line=raw.line, field=field)
+                if record is None:
+                    continue
+                key = (record.external_id, record.language)
+                if key in seen:
+                    first_number, first_line = seen[key]
+                    problems.add(f"duplicate id {record.external_id!r} (language {record.language}): "
+                                 f"also record {first_number} (line {first_line})",
+                                 record=raw.number, line=raw.line, field="patient_id")
+                    continue
+                seen[key] = (raw.number, raw.line)
+                if problems.total:
+                    continue  # keep validating to list more problems, but write nothing more
+                known = existing.get(key)
+                if known is None:
+                    writer.add_new(record)
+                    result.new += 1
+                elif known.content_hash == record.content_hash:
+                    result.unchanged += 1
+                    continue
+                elif not update:
+                    problems.add(f"id {record.external_id!r} (language {record.language}) is already in "
+                                 "the project with different content; pass --update to replace it",
+                                 record=raw.number, line=raw.line, field="patient_id")
+                    continue
+                else:
+                    writer.add_replace(known, record)
+                    result.replaced += 1
+                result.set_to_na += record.set_to_na
+                result.dropped += record.dropped
+        except ReadError as exc:
+            problems.add(exc.message, record=exc.record, line=exc.line)
+        problems.raise_if_any()
+        writer.flush()
+        if result.new or result.replaced:
+            translations_link(project=project)
+    logger.info("import into %s: %s", project.slug, result.summary_line())
+    return result

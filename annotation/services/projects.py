@@ -1,0 +1,91 @@
+"""Projects, their category schema and their members."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from elmtex_site.errors import ApplicationError, NotFound
+
+from ..models import Category, Membership, Project, Role
+from ..schema import ELMTEX_CATEGORIES, CategorySpec, SchemaFileError, load_schema_file
+
+SLUG_HELP = "use lowercase letters, digits, '-' and '_'"
+
+
+def project_get(*, slug: str) -> Project:
+    try:
+        return Project.objects.get(slug=slug)
+    except Project.DoesNotExist:
+        raise NotFound(f"project {slug!r} does not exist; create it with create_project") from None
+
+
+def schema_resolve(schema: str) -> list[CategorySpec]:
+    """``elmtex`` or the path of a schema file (CLI.md ``create_project --schema``)."""
+    if schema == "elmtex":
+        return list(ELMTEX_CATEGORIES)
+    try:
+        return load_schema_file(schema)
+    except SchemaFileError as exc:
+        raise ApplicationError(f"{schema}: {exc}") from None
+
+
+@transaction.atomic
+def project_create(*, slug: str, name: str, categories: list[CategorySpec], description: str = "",
+                   created_by=None) -> Project:
+    from django.core.validators import validate_slug
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise ApplicationError(f"project slug {slug!r} is not valid; {SLUG_HELP}") from None
+    if Project.objects.filter(slug=slug).exists():
+        raise ApplicationError(f"project {slug!r} already exists; choose another slug")
+    if not name.strip():
+        raise ApplicationError("project name is blank; give --name")
+    try:
+        project = Project.objects.create(slug=slug, name=name.strip(), description=description,
+                                         created_by=created_by)
+    except IntegrityError:
+        raise ApplicationError(f"project {slug!r} already exists; choose another slug") from None
+    Category.objects.bulk_create(
+        Category(project=project, key=c.key, label=c.label, guideline=c.guideline,
+                 text_metrics=c.text_metrics, entity_metrics=c.entity_metrics, order=i)
+        for i, c in enumerate(categories)
+    )
+    if created_by is not None:
+        Membership.objects.create(project=project, user=created_by, role=Role.RESEARCHER)
+    return project
+
+
+@transaction.atomic
+def member_add(*, project: Project, username: str, role: str, create: bool = False,
+               password: str | None = None, email: str = "") -> Membership:
+    """Give ``username`` a role in ``project`` (an existing member's role is changed)."""
+    if role not in Role.values:
+        raise ApplicationError(f"role {role!r} is not one of {', '.join(Role.values)}")
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        if not create:
+            raise ApplicationError(f"user {username!r} does not exist; pass --create to create it")
+        if not username.strip() or len(username) > 150:
+            raise ApplicationError(f"username {username!r} is not valid")
+        user = User.objects.create_user(username=username, email=email)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return membership
+
+
+def member_remove(*, project: Project, username: str) -> None:
+    deleted, _ = Membership.objects.filter(project=project, user__username=username).delete()
+    if not deleted:
+        raise NotFound(f"user {username!r} is not a member of project {project.slug!r}")

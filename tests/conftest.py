@@ -1,0 +1,85 @@
+"""Shared fixtures. ``run_cli`` runs a management command the way a shell does
+(argparse, exit codes, stdout/stderr) but in-process, so it sees the test database."""
+
+import contextlib
+import io
+import sys
+from dataclasses import dataclass
+
+import pytest
+from django.core.management import ManagementUtility
+from rest_framework.test import APIClient
+
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def run_cli():
+    def run(*args: str, stdin: bytes | None = None) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        code = 0
+        old_stdin = sys.stdin
+        if stdin is not None:
+            sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    ManagementUtility(["manage.py", *map(str, args)]).execute()
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.stdin = old_stdin
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory(slug="p1", name="Project one")
+
+
+@pytest.fixture
+def make_member(db):
+    def make(project, role, username=None):
+        user = UserFactory(username=username) if username else UserFactory()
+        MembershipFactory(project=project, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def researcher(project, make_member):
+    return make_member(project, "researcher", "res")
+
+
+@pytest.fixture
+def reviewer(project, make_member):
+    return make_member(project, "reviewer", "rev")
+
+
+@pytest.fixture
+def annotator(project, make_member):
+    return make_member(project, "annotator", "ann")
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()

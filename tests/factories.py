@@ -1,0 +1,65 @@
+"""factory_boy factories, in one place (STYLE.md rule 6)."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from annotation.models import Category, Document, Gold, Membership, Project
+from annotation.pipeline.records import content_hash
+from annotation.schema import ELMTEX_CATEGORIES
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-123456")
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    slug = factory.Sequence(lambda n: f"proj{n}")
+    name = factory.LazyAttribute(lambda o: f"Project {o.slug}")
+
+    @factory.post_generation
+    def elmtex_schema(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            Category.objects.bulk_create(
+                Category(project=obj, key=c.key, label=c.label, guideline=c.guideline,
+                         text_metrics=c.text_metrics, entity_metrics=c.entity_metrics, order=i)
+                for i, c in enumerate(ELMTEX_CATEGORIES)
+            )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    project = factory.SubFactory(ProjectFactory)
+    user = factory.SubFactory(UserFactory)
+    role = "annotator"
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Document
+
+    project = factory.SubFactory(ProjectFactory)
+    external_id = factory.Sequence(lambda n: str(n + 1))
+    language = "en"
+    text = factory.Sequence(lambda n: f"Case {n}: a 40-year-old woman presented with fever and cough.")
+    split = "none"
+    metadata = factory.LazyFunction(dict)
+    content_hash = factory.LazyAttribute(lambda o: content_hash(o.text, None, o.metadata, o.split))
+
+
+class GoldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Gold
+
+    document = factory.SubFactory(DocumentFactory)
+    values = factory.LazyFunction(lambda: {c.key: "N/A" for c in ELMTEX_CATEGORIES} | {"gender": "female"})
+    origin = "imported"
