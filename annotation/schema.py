@@ -13,8 +13,11 @@ from dataclasses import asdict, dataclass
 
 NA = "N/A"
 ITEM_SEPARATOR = "; "
+MAX_LABEL_CHARS = 200  # Category.label's max_length
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Record fields and CSV columns of import_dataset (CLI.md); a category cannot share a name.
+RESERVED_KEYS = ("patient_id", "report", "summary", "language", "split")
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,19 @@ def load_schema_file(path: str) -> list[CategorySpec]:
         raise SchemaFileError(f"not valid UTF-8 at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
         raise SchemaFileError(f"line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise SchemaFileError("invalid schema: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise SchemaFileError(f"invalid JSON: {str(exc).split(';')[0]}") from None
     return parse_schema(data)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_schema(data) -> list[CategorySpec]:
@@ -157,6 +172,9 @@ def parse_schema(data) -> list[CategorySpec]:
                 f"{where}: key: expected lowercase letters, digits and '_' "
                 f"starting with a letter, got {key!r}"
             )
+        if key in RESERVED_KEYS:
+            raise SchemaFileError(f"{where}: key: {key!r} is reserved for the record itself "
+                                  f"({', '.join(RESERVED_KEYS)}); choose another key")
         if key in seen:
             raise SchemaFileError(f"{where}: key: duplicate key {key!r}")
         seen.add(key)
@@ -165,6 +183,10 @@ def parse_schema(data) -> list[CategorySpec]:
         for name, value in (("label", label), ("guideline", guideline)):
             if not isinstance(value, str):
                 raise SchemaFileError(f"{where}: {name}: expected a string")
+            if "\x00" in value or not _encodable(value):
+                raise SchemaFileError(f"{where}: {name}: holds a NUL character or a lone surrogate; remove it")
+        if len(label.strip()) > MAX_LABEL_CHARS:
+            raise SchemaFileError(f"{where}: label: longer than {MAX_LABEL_CHARS} characters")
         flags = {}
         for name, default in (("text_metrics", True), ("entity_metrics", False)):
             value = entry.get(name, default)

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 CHUNK_BYTES = 1 << 20
 MAX_DEPTH = 32
+CSV_FIELD_LIMIT = 1 << 30
 _WS = " \t\n\r"
 
 
@@ -29,6 +30,7 @@ class RawRecord:
     value: Any = None
     error: str | None = None
     field: str | None = None
+    header_line: int = 1  # CSV: the physical line of the header row
 
 
 class ReadError(Exception):
@@ -46,18 +48,34 @@ def utf8_chunks(
 ) -> Iterator[str]:
     """Decode a binary stream as UTF-8 (a leading BOM is dropped), chunk by chunk.
 
-    Any byte sequence that is not UTF-8 raises ReadError naming its byte offset.
+    Any byte sequence that is not UTF-8 raises ReadError naming its 0-based byte offset.
+    A NUL byte is refused too: it is valid UTF-8 but never part of a text dataset, and it
+    is what a UTF-16 or UTF-32 file without a byte order mark looks like. ``progress`` is
+    called with the number of raw bytes read, chunk by chunk (it may raise to stop).
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0  # bytes handed to the decoder before this chunk
-    first = True
+    head = b""  # the first bytes, held until we know whether they start with a BOM
     while True:
         data = stream.read(chunk_bytes)
         final = not data
-        if first and data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8) :]
-            offset += len(codecs.BOM_UTF8)
-        first = False
+        if progress is not None and data:
+            progress(len(data))
+        if head is not None:
+            head += data
+            if len(head) < len(codecs.BOM_UTF8) and not final:
+                continue
+            data, head = head, None
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+                offset += len(codecs.BOM_UTF8)
+            elif data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                raise ReadError("not valid UTF-8 at byte 0: the file starts with a UTF-16 byte order mark; "
+                                "save the file as UTF-8")
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise ReadError(f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16 "
+                            "or binary?); save the file as UTF-8")
         try:
             text = decoder.decode(data, final)
         except UnicodeDecodeError as exc:
@@ -70,8 +88,6 @@ def utf8_chunks(
                 "save the file as UTF-8"
             ) from None
         offset += len(data)
-        if progress is not None and data:
-            progress(len(data))
         if text:
             yield text
         if final:
@@ -106,6 +122,26 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return "an object"
+
+
+class _NotJson(ValueError):
+    """A value Python's json module accepts but JSON does not (NaN, Infinity)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not valid JSON (use null or a string)")
+
+
+def _decoder() -> json.JSONDecoder:
+    return json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _value_problem(exc: ValueError) -> str:
+    """The message for a ValueError out of the json module that is not a syntax error."""
+    if isinstance(exc, _NotJson):
+        return f"invalid JSON: {exc}"
+    # e.g. an integer of more than 4300 digits (sys.int_info.default_max_str_digits)
+    return f"invalid JSON: {exc}".split(";")[0]
 
 
 class _Buffer:
@@ -157,13 +193,14 @@ class _Buffer:
 
 def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Iterator[RawRecord]:
     """Records of a JSON array, decoded one at a time."""
-    decoder = json.JSONDecoder()
+    decoder = _decoder()
     buf = _Buffer(chunks)
     first = buf.skip_ws()
     if first is None:
         raise ReadError("no records")
     if first == "{":
-        raise ReadError("expected a JSON array of records, got a JSON object", line=buf.line)
+        raise ReadError("expected a JSON array of records, got a JSON object (for JSON lines, name the "
+                        "file .jsonl or pass --format jsonl)", line=buf.line)
     if first != "[":
         raise ReadError(f"invalid JSON: expected '[' at the start, got {first!r}", line=buf.line)
     buf.advance(buf.pos + 1)
@@ -195,6 +232,8 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
             except RecursionError:
                 raise ReadError(f"nesting deeper than {max_depth} levels", record=number,
                                 line=start_line) from None
+            except ValueError as exc:
+                raise ReadError(_value_problem(exc), record=number, line=start_line) from None
             if end >= len(buf.text) and not buf.eof:
                 # A scalar may continue in the next chunk: decode again with more text.
                 want = max(want * 2, CHUNK_BYTES)
@@ -247,18 +286,22 @@ def iter_lines(chunks: Iterator[str]) -> Iterator[str]:
 
 def read_json_lines(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Iterator[RawRecord]:
     """One record per non-blank line. A bad line is reported and reading goes on."""
+    decoder = _decoder()
     number = 0
     for line_no, line in enumerate(iter_lines(chunks), start=1):
         if not line.strip():
             continue
         number += 1
         try:
-            value = json.loads(line)
+            value = decoder.decode(line)
         except json.JSONDecodeError as exc:
             yield RawRecord(number, line_no, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
         except RecursionError:
             yield RawRecord(number, line_no, error=f"nesting deeper than {max_depth} levels")
+            continue
+        except ValueError as exc:
+            yield RawRecord(number, line_no, error=_value_problem(exc))
             continue
         if _depth(value) > max_depth:
             yield RawRecord(number, line_no, error=f"nesting deeper than {max_depth} levels")
@@ -272,21 +315,30 @@ def read_csv(chunks: Iterator[str]) -> Iterator[RawRecord]:
     """CSV with a header row; each row becomes a dict of strings keyed by the header.
 
     ``line`` is the physical line where the row starts (quoted fields may span lines).
+    Blank lines before the header and between rows are skipped.
     """
+    # The default limit (128 KiB per field) is smaller than some case reports.
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.reader(iter_lines(chunks), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ReadError("no records") from None
-    except csv.Error as exc:
-        raise ReadError(f"invalid CSV header: {exc}", line=1) from None
+    header: list[str] = []
+    while not header:
+        header_start = reader.line_num + 1
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ReadError("no records") from None
+        except csv.Error as exc:
+            raise ReadError(f"invalid CSV header: {_csv_problem(exc)}", line=header_start) from None
+        if len(header) == 1 and not header[0].strip():
+            header = []
     header = [h.strip() for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise ReadError(f"CSV header repeats column(s): {', '.join(dupes)}", line=1)
+        raise ReadError(f"CSV header repeats column(s): {', '.join(dupes)}", line=header_start)
     for required in ("patient_id", "report"):
         if required not in header:
-            raise ReadError(f"CSV header must hold '{required}' (found: {', '.join(header)})", line=1)
+            raise ReadError(f"CSV header must hold '{required}' (found: {', '.join(header)})",
+                            line=header_start)
     number = 0
     prev_line = reader.line_num
     while True:
@@ -295,18 +347,27 @@ def read_csv(chunks: Iterator[str]) -> Iterator[RawRecord]:
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ReadError(f"invalid CSV: {exc}", record=number + 1, line=prev_line + 1) from None
+            raise ReadError(f"invalid CSV: {_csv_problem(exc)}", record=number + 1, line=prev_line + 1) from None
         start, prev_line = prev_line + 1, reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         number += 1
         if len(row) != len(header):
-            yield RawRecord(number, start,
+            yield RawRecord(number, start, header_line=header_start,
                             error=f"expected {len(header)} columns as in the header, got {len(row)}")
             continue
-        yield RawRecord(number, start, dict(zip(header, row)))
+        yield RawRecord(number, start, dict(zip(header, row)), header_line=header_start)
     if number == 0:
         raise ReadError("no records")
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if text.startswith("unexpected end of data"):
+        return "the file ends inside a quoted field (a missing closing '\"'?)"
+    if text.startswith("new-line character seen in unquoted field"):
+        return "a carriage return inside an unquoted field; quote the field or use \\n line endings"
+    return text
 
 
 FORMATS = ("json", "jsonl", "csv")

@@ -19,6 +19,8 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 SPLITS = ("train", "val", "test", "none")
 SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val"}
 RESERVED = ("patient_id", "report", "summary", "language", "split")
+CSV_COLUMNS = ("patient_id", "report", "language", "split")  # every other CSV column is a schema key
+MAX_ID_CHARS = 200  # Document.external_id's max_length
 
 
 @dataclass
@@ -50,13 +52,13 @@ def normalise_patient_id(value: Any) -> tuple[str | None, str | None]:
     if isinstance(value, bool):
         return None, "expected a string or an integer, got a boolean"
     if isinstance(value, int):
-        return str(value), None
+        value = str(value)
     if isinstance(value, str):
         stripped = value.strip()
         if not stripped:
             return None, "is blank; every record needs an id"
-        if len(stripped) > 200:
-            return None, "is longer than 200 characters"
+        if len(stripped) > MAX_ID_CHARS:
+            return None, f"is longer than {MAX_ID_CHARS} characters"
         return stripped, None
     if isinstance(value, float):
         return None, "expected a string or an integer, got a number with a fraction or exponent"
@@ -77,16 +79,60 @@ def normalise_split(value: Any) -> tuple[str | None, str | None]:
     return None, f"expected one of {', '.join(SPLITS)}, got {value!r}"
 
 
+def _text_problem(text: str) -> str | None:
+    """Text that no database column can store: NUL characters, lone UTF-16 surrogates."""
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000); remove it"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds a lone surrogate (\\u{ord(text[exc.start]):04x}) that is not a character; remove it"
+    return None
+
+
+def unstorable_text(value: Any, path: str) -> tuple[str, str] | None:
+    """``(field path, problem)`` for the first string (or object key) in ``value`` that
+    cannot be stored, else None. Walks nested values without recursion."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            problem = _text_problem(item)
+            if problem:
+                return where, problem
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                sub_path = f"{where}.{key}" if where else str(key)
+                problem = _text_problem(key)
+                if problem:
+                    return sub_path, f"the key {problem}"
+                stack.append((sub, sub_path))
+        elif isinstance(item, list):
+            stack.extend((sub, f"{where}[{i}]") for i, sub in enumerate(item))
+    return None
+
+
 def content_hash(report: str, summary: dict | None, metadata: dict, split: str) -> str:
     """Identity of a record's content: same hash = re-importing it changes nothing."""
     payload = json.dumps([report, summary, metadata, split], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _given(value: Any, default: str) -> Any:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip() or default
+    return value
+
+
 def parse_record(value: Any, opts: RecordOptions) -> tuple[ParsedRecord | None, list[tuple[str | None, str]]]:
     """Validate one decoded record. Returns the parsed record or the problems found."""
     if not isinstance(value, dict):
         return None, [(None, f"expected an object (a record), got {kind_of(value)}")]
+    bad_text = unstorable_text(value, "")
+    if bad_text:
+        return None, [bad_text]
     problems: list[tuple[str | None, str]] = []
 
     if "patient_id" not in value:
@@ -107,23 +153,20 @@ def parse_record(value: Any, opts: RecordOptions) -> tuple[ParsedRecord | None, 
     elif not report.strip():
         problems.append(("report", "is blank"))
 
-    language = value.get("language", opts.language)
-    if opts.csv and language == "":
-        language = opts.language
+    # A null or blank language or split means "not given": the flag applies.
+    language = _given(value.get("language"), opts.language)
     problem = check_language(language)
     if problem:
         problems.append(("language", problem))
 
-    split_value = value.get("split", opts.split)
-    if opts.csv and split_value == "":
-        split_value = opts.split
+    split_value = _given(value.get("split"), opts.split)
     split, problem = normalise_split(split_value)
     if problem:
         problems.append(("split", problem))
 
     summary, set_to_na, dropped = None, 0, 0
     if opts.csv:
-        raw_summary = {k: v for k, v in value.items() if k not in RESERVED}
+        raw_summary = {k: v for k, v in value.items() if k not in CSV_COLUMNS}
         has_summary = bool(raw_summary)
         metadata: dict[str, Any] = {}
     else:

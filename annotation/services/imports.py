@@ -18,12 +18,14 @@ from typing import IO
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, Problem
 
 from ..models import Document, Gold, GoldOrigin, Project
+from .bulk import documents_insert, gold_insert
 from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
-from ..pipeline.records import RESERVED, ParsedRecord, RecordOptions, check_language, normalise_split, parse_record
+from ..pipeline.records import CSV_COLUMNS, ParsedRecord, RecordOptions, check_language, normalise_split, parse_record
 
 logger = logging.getLogger(__name__)
 
@@ -104,25 +106,23 @@ class _Writer:
 
     def flush(self) -> None:
         if self.new:
-            docs = Document.objects.bulk_create(
+            ids = documents_insert(
                 [Document(project=self.project, external_id=r.external_id, language=r.language,
                           text=r.report, split=r.split, metadata=r.metadata, content_hash=r.content_hash)
-                 for r in self.new],
-                batch_size=BATCH_SIZE,
+                 for r in self.new]
             )
-            Gold.objects.bulk_create(
-                [Gold(document_id=d.pk, values=r.summary, origin=GoldOrigin.IMPORTED,
+            gold_insert(
+                [Gold(document_id=pk, values=r.summary, origin=GoldOrigin.IMPORTED,
                       provenance=self.provenance)
-                 for d, r in zip(docs, self.new) if r.summary is not None],
-                batch_size=BATCH_SIZE,
+                 for pk, r in zip(ids, self.new) if r.summary is not None]
             )
             self.new = []
         if self.replace:
-            docs = []
-            for existing, r in self.replace:
-                docs.append(Document(pk=existing.id, text=r.report, split=r.split, metadata=r.metadata,
-                                     content_hash=r.content_hash))
-            Document.objects.bulk_update(docs, ["text", "split", "metadata", "content_hash"],
+            now = timezone.now()
+            docs = [Document(pk=existing.id, text=r.report, split=r.split, metadata=r.metadata,
+                             content_hash=r.content_hash, updated_at=now)
+                    for existing, r in self.replace]
+            Document.objects.bulk_update(docs, ["text", "split", "metadata", "content_hash", "updated_at"],
                                          batch_size=BATCH_SIZE)
             # Adjudicated gold is never overwritten by an import; imported gold is replaced.
             replaceable = [e.id for e, _ in self.replace if not e.adjudicated]
@@ -144,6 +144,52 @@ def translations_link(*, project: Project) -> int:
     return (Document.objects.filter(project=project, translation_of__isnull=True)
             .exclude(language=ORIGINAL_LANGUAGE)
             .update(translation_of=Subquery(original)))
+
+
+SNIFF_BYTES = 1 << 20
+
+
+class _Prefixed:
+    """A binary stream that first replays ``head`` (bytes already read), then ``rest``."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self.head, self.rest = head, rest
+
+    def read(self, n: int = -1) -> bytes:
+        if not self.head:
+            return self.rest.read(n)
+        if n is None or n < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        data, self.head = self.head[:n], self.head[n:]
+        return data
+
+
+def _sniff(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """Read up to the first non-space byte (at most SNIFF_BYTES) without losing anything:
+    returns those bytes and a stream that reads the whole input from its start. Works on
+    pipes (standard input), which cannot seek."""
+    head = b""
+    while len(head) < SNIFF_BYTES:
+        data = stream.read(64 * 1024)
+        if not data:
+            break
+        head += data
+        if head.lstrip():
+            break
+    return head, _Prefixed(head, stream)
+
+
+def _undetected_problem(head: bytes, stream: IO[bytes]) -> str:
+    """Why ``--format auto`` failed: an empty file, a wrong encoding, or an unknown shape."""
+    if not head.strip():
+        return "no records"
+    try:
+        next(utf8_chunks(stream), None)  # decodes the first chunk only; we refuse anyway
+    except ReadError as exc:
+        return exc.message
+    return ("cannot tell the format: the first character is neither '[' nor '{'; name the file "
+            ".json, .jsonl or .csv, or pass --format")
 
 
 def dataset_import(
@@ -171,23 +217,20 @@ def dataset_import(
     if problem:
         raise ApplicationError(f"--split: {problem}")
     limit = settings.ELMTEX_IMPORT_MAX_BYTES
-    if size is not None and size > limit:
+    if size is not None and limit and size > limit:
         raise ApplicationError(
             f"{name}: file is {size} bytes, over the limit of {limit} bytes "
             "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit",
             problems=[Problem(f"file is {size} bytes, over the limit of {limit} bytes "
                               "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit", file=name)])
     if fmt == "auto":
-        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
-        if not head and hasattr(stream, "seek"):
-            head = stream.read(64)
-            stream.seek(0)
-        detected = detect_format(name, head)
-        if detected is None:
-            msg = ("cannot tell the format: name the file .json, .jsonl or .csv, or pass --format"
-                   if head.strip() else "no records")
-            raise ApplicationError(f"{name}: {msg}", problems=[Problem(msg, file=name)])
-        fmt = detected
+        fmt = detect_format(name, b"")
+        if fmt is None:
+            head, stream = _sniff(stream)
+            fmt = detect_format(name, head)
+            if fmt is None:
+                msg = _undetected_problem(head, stream)
+                raise ApplicationError(f"{name}: {msg}", problems=[Problem(msg, file=name)])
     if fmt not in FORMATS:
         raise ApplicationError(f"--format: expected auto, {', '.join(FORMATS)}, got {fmt!r}")
 
@@ -201,7 +244,7 @@ def dataset_import(
     def count_bytes(n: int) -> None:
         nonlocal read_bytes
         read_bytes += n
-        if limit is not None and read_bytes > limit:
+        if limit and read_bytes > limit:
             raise ReadError(f"file is over the limit of {limit} bytes (ELMTEX_IMPORT_MAX_BYTES)")
         if progress is not None:
             progress(n)
@@ -217,12 +260,13 @@ def dataset_import(
                     problems.add(raw.error, record=raw.number, line=raw.line, field=raw.field)
                     continue
                 if not header_checked:
+                    # Unknown CSV columns are reported once, for the header, not for every row.
                     header_checked = True
-                    unknown = [c for c in raw.value if c not in RESERVED and c not in schema_keys]
+                    unknown = [c for c in raw.value if c not in CSV_COLUMNS and c not in schema_keys]
                     if unknown and not drop_unknown:
                         for column in unknown:
                             problems.add("unknown column (not in the project schema; use --drop-unknown "
-                                         "to drop it)", line=1, field=column)
+                                         "to drop it)", line=raw.header_line, field=column)
                         break
                 record, record_problems = parse_record(raw.value, opts)
                 for field, message in record_problems:
@@ -237,20 +281,20 @@ def dataset_import(
                                  record=raw.number, line=raw.line, field="patient_id")
                     continue
                 seen[key] = (raw.number, raw.line)
-                if problems.total:
-                    continue  # keep validating to list more problems, but write nothing more
                 known = existing.get(key)
-                if known is None:
-                    writer.add_new(record)
-                    result.new += 1
-                elif known.content_hash == record.content_hash:
+                if known is not None and known.content_hash == record.content_hash:
                     result.unchanged += 1
                     continue
-                elif not update:
+                if known is not None and not update:
                     problems.add(f"id {record.external_id!r} (language {record.language}) is already in "
                                  "the project with different content; pass --update to replace it",
                                  record=raw.number, line=raw.line, field="patient_id")
                     continue
+                if problems.total:
+                    continue  # keep validating to list more problems, but write nothing more
+                if known is None:
+                    writer.add_new(record)
+                    result.new += 1
                 else:
                     writer.add_replace(known, record)
                     result.replaced += 1

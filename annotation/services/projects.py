@@ -33,8 +33,8 @@ def schema_resolve(schema: str) -> list[CategorySpec]:
 @transaction.atomic
 def project_create(*, slug: str, name: str, categories: list[CategorySpec], description: str = "",
                    created_by=None) -> Project:
-    from django.core.validators import validate_slug
     from django.core.exceptions import ValidationError
+    from django.core.validators import validate_slug
 
     try:
         validate_slug(slug)
