@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Va
 from django.db.models.functions import Coalesce, Substr
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -178,13 +178,16 @@ class ProjectListCreateApi(generics.ListCreateAPIView):
     """Projects the user belongs to (all for staff); create one (staff or ``add_project``)."""
 
     permission_classes = [IsAuthenticated, CanCreateProjects]
+    # JSON only: ``schema`` is a string or a list, which form encoding cannot carry plainly.
+    parser_classes = [JSONParser]
 
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ProjectCreate"
 
-        slug = serializers.CharField(max_length=64)
-        name = serializers.CharField(max_length=200)
+        # Lengths and the slug's form are checked by project_create, with the CLI's messages.
+        slug = serializers.CharField()
+        name = serializers.CharField()
         description = serializers.CharField(required=False, allow_blank=True, default="")
         schema = SchemaField(required=False, default="elmtex",
                              help_text='"elmtex" (the 15 ELMTEX categories) or a list of categories')
@@ -527,7 +530,8 @@ class ImportApi(ProjectScopedMixin, APIView):
         class Meta:
             ref_name = "ImportUpload"
 
-        file = serializers.FileField(help_text="JSON array, JSON lines or CSV, UTF-8")
+        # An empty file reaches the service, which refuses it as the CLI does ("no records").
+        file = serializers.FileField(allow_empty_file=True, help_text="JSON array, JSON lines or CSV, UTF-8")
         format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
         language = serializers.CharField(default="en", help_text="language of records without one")
         split = serializers.CharField(default="none", help_text="split of records without one")

@@ -7,7 +7,7 @@ queries however many rows it shows.
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Substr
 
 from .models import Document, Gold, Membership, Project, Split
@@ -16,12 +16,10 @@ from .selectors import projects_for_user
 EXCERPT_CHARS = 120
 
 
-def _count_per_project(qs: QuerySet) -> Subquery:
-    """``COUNT(*)`` of ``qs`` (which filters on ``project=OuterRef("pk")``) as a subquery."""
-    return Coalesce(
-        Subquery(qs.order_by().values("project").annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()),
-        Value(0),
-    )
+def _count_per_project(qs: QuerySet, project_field: str) -> Coalesce:
+    """``COUNT(*)`` of ``qs`` (filtered on ``OuterRef("pk")``) as a subquery, 0 when empty."""
+    counted = qs.order_by().values(project_field).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def projects_with_counts(*, user) -> QuerySet[Project]:
@@ -31,20 +29,11 @@ def projects_with_counts(*, user) -> QuerySet[Project]:
     Subqueries rather than joined counts, so the numbers do not depend on how
     ``projects_for_user`` joins memberships.
     """
+    my_membership = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
     return projects_for_user(user=user).annotate(
-        my_role=Subquery(Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]),
-        document_count=_count_per_project(Document.objects.filter(project=OuterRef("pk"))),
-        gold_count=Coalesce(
-            Subquery(
-                Gold.objects.filter(document__project=OuterRef("pk"))
-                .order_by()
-                .values("document__project")
-                .annotate(n=Count("pk"))
-                .values("n")[:1],
-                output_field=IntegerField(),
-            ),
-            Value(0),
-        ),
+        my_role=Subquery(my_membership.values("role")[:1]),
+        document_count=_count_per_project(Document.objects.filter(project=OuterRef("pk")), "project"),
+        gold_count=_count_per_project(Gold.objects.filter(document__project=OuterRef("pk")), "document__project"),
     )
 
 
@@ -52,13 +41,16 @@ def document_list_rows(qs: QuerySet[Document]) -> QuerySet[Document]:
     """What a row of the document list shows, without loading report texts or gold.
 
     Adds ``has_gold``, ``excerpt`` (the first EXCERPT_CHARS + 1 characters, so the page
-    can tell a cut text), ``original_external_id`` and ``original_language``.
+    can tell a cut text), ``original_external_id`` and ``original_language``. All are
+    per-row subqueries or expressions, not joins, so the paginator's COUNT stays a plain
+    count of the filtered documents.
     """
+    original = Document.objects.filter(pk=OuterRef("translation_of_id"))
     return qs.annotate(
         has_gold=Exists(Gold.objects.filter(document=OuterRef("pk"))),
         excerpt=Substr("text", 1, EXCERPT_CHARS + 1),
-        original_external_id=F("translation_of__external_id"),
-        original_language=F("translation_of__language"),
+        original_external_id=Subquery(original.values("external_id")[:1]),
+        original_language=Subquery(original.values("language")[:1]),
     ).only("id", "external_id", "language", "split", "translation_of_id")
 
 

@@ -2,11 +2,16 @@
 
 Exit 0 success, 1 invalid input or refused operation (problems printed as ``error:``
 lines on stderr), 2 usage error (argparse). A traceback never reaches the user: an
-unexpected failure is logged and reported in one line.
+unexpected failure is reported in one line and its traceback saved to a file under
+``var/log/`` (the console log handler writes to stderr, so it must not get it).
 """
 
 import logging
+import os
 import sys
+import tempfile
+import traceback
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -30,6 +35,21 @@ def migrate_if_needed() -> None:
         call_command("migrate", interactive=False, verbosity=0)
 
 
+def save_traceback() -> str | None:
+    """Write the traceback of the exception being handled to a new file; return its path."""
+    from django.conf import settings
+
+    directory = Path(getattr(settings, "VAR_DIR", tempfile.gettempdir())) / "log"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix="error-", suffix=".log", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+    except OSError:
+        return None
+    return path
+
+
 class ElmtexCommand(BaseCommand):
     def execute(self, *args, **options):
         if not getattr(self, "_called_from_command_line", False):
@@ -48,9 +68,12 @@ class ElmtexCommand(BaseCommand):
             sys.stderr.write("error: interrupted; nothing was written by the unfinished step\n")
             sys.exit(1)
         except Exception as exc:  # noqa: BLE001 - the last guard before the user
-            logger.exception("command %s failed", self.__class__.__module__)
+            path = save_traceback()
+            logger.debug("command %s failed", self.__class__.__module__, exc_info=True)
+            detail = " ".join(str(exc).split())[:500]
+            where = f"the traceback is in {path}" if path else "run with DJANGO_LOG_LEVEL=DEBUG for details"
             sys.stderr.write(
-                f"error: unexpected failure ({type(exc).__name__}): {exc}; "
-                "nothing was committed; see the log for details\n"
+                f"error: unexpected failure ({type(exc).__name__}): {detail}; "
+                f"nothing was committed; {where}\n"
             )
             sys.exit(1)

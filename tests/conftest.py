@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.management import ManagementUtility
+from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
@@ -25,7 +26,12 @@ class CliResult:
 
 
 @pytest.fixture
-def run_cli():
+def run_cli(monkeypatch):
+    # manage.py closes every database connection when a command ends
+    # (BaseCommand.run_from_argv); in-process on PostgreSQL that would end the test's
+    # transaction.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
     def run(*args: str, stdin: bytes | None = None) -> CliResult:
         out, err = io.StringIO(), io.StringIO()
         code = 0

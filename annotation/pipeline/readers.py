@@ -73,20 +73,21 @@ def utf8_chunks(
                 raise ReadError("not valid UTF-8 at byte 0: the file starts with a UTF-16 byte order mark; "
                                 "save the file as UTF-8")
         nul = data.find(b"\x00")
-        if nul >= 0:
-            raise ReadError(f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16 "
-                            "or binary?); save the file as UTF-8")
+        part = data if nul < 0 else data[:nul]  # an invalid byte before the NUL is named first
         try:
-            text = decoder.decode(data, final)
+            text = decoder.decode(part, final and nul < 0)
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start : exc.start + 1].hex()
             # The decoder may hold back up to 3 bytes of an incomplete sequence from the
-            # previous chunk; exc.object is pending bytes + this chunk.
-            pending = len(exc.object) - len(data)
+            # previous chunk; exc.object is pending bytes + this part.
+            pending = len(exc.object) - len(part)
             raise ReadError(
                 f"not valid UTF-8 at byte {offset + exc.start - pending} (0x{bad}); "
                 "save the file as UTF-8"
             ) from None
+        if nul >= 0:
+            raise ReadError(f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16 "
+                            "or binary?); save the file as UTF-8")
         offset += len(data)
         if text:
             yield text
@@ -268,20 +269,29 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
 
 
 def iter_lines(chunks: Iterator[str]) -> Iterator[str]:
-    """Physical lines with their terminators, across chunk boundaries."""
-    pending = ""
+    """Physical lines with their terminators, across chunk boundaries.
+
+    Only ``\n`` ends a line (``\r\n`` lines keep their ``\r``); a line longer than a
+    chunk is gathered in parts, so the work stays linear in its length.
+    """
+    pending: list[str] = []
     for chunk in chunks:
-        data = pending + chunk
         start = 0
         while True:
-            nl = data.find("\n", start)
+            nl = chunk.find("\n", start)
             if nl < 0:
                 break
-            yield data[start : nl + 1]
+            if pending:
+                pending.append(chunk[start : nl + 1])
+                yield "".join(pending)
+                pending = []
+            else:
+                yield chunk[start : nl + 1]
             start = nl + 1
-        pending = data[start:]
+        if start < len(chunk):
+            pending.append(chunk[start:])
     if pending:
-        yield pending
+        yield "".join(pending)
 
 
 def read_json_lines(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Iterator[RawRecord]:
@@ -356,7 +366,7 @@ def read_csv(chunks: Iterator[str]) -> Iterator[RawRecord]:
             yield RawRecord(number, start, header_line=header_start,
                             error=f"expected {len(header)} columns as in the header, got {len(row)}")
             continue
-        yield RawRecord(number, start, dict(zip(header, row)), header_line=header_start)
+        yield RawRecord(number, start, dict(zip(header, row, strict=True)), header_line=header_start)
     if number == 0:
         raise ReadError("no records")
 

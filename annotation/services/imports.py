@@ -9,6 +9,7 @@ duplicates) and the ids already in the project.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 from collections.abc import Callable
@@ -23,9 +24,9 @@ from django.utils import timezone
 from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, Problem
 
 from ..models import Document, Gold, GoldOrigin, Project
-from .bulk import documents_insert, gold_insert
 from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
 from ..pipeline.records import CSV_COLUMNS, ParsedRecord, RecordOptions, check_language, normalise_split, parse_record
+from .bulk import documents_insert, gold_insert
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class _Writer:
             gold_insert(
                 [Gold(document_id=pk, values=r.summary, origin=GoldOrigin.IMPORTED,
                       provenance=self.provenance)
-                 for pk, r in zip(ids, self.new) if r.summary is not None]
+                 for pk, r in zip(ids, self.new, strict=True) if r.summary is not None]
             )
             self.new = []
         if self.replace:
@@ -175,14 +176,14 @@ def _sniff(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
         if not data:
             break
         head += data
-        if head.lstrip():
+        if head.removeprefix(codecs.BOM_UTF8).lstrip():
             break
     return head, _Prefixed(head, stream)
 
 
 def _undetected_problem(head: bytes, stream: IO[bytes]) -> str:
     """Why ``--format auto`` failed: an empty file, a wrong encoding, or an unknown shape."""
-    if not head.strip():
+    if not head.removeprefix(codecs.BOM_UTF8).strip():
         return "no records"
     try:
         next(utf8_chunks(stream), None)  # decodes the first chunk only; we refuse anyway
@@ -265,8 +266,12 @@ def dataset_import(
                     unknown = [c for c in raw.value if c not in CSV_COLUMNS and c not in schema_keys]
                     if unknown and not drop_unknown:
                         for column in unknown:
-                            problems.add("unknown column (not in the project schema; use --drop-unknown "
-                                         "to drop it)", line=raw.header_line, field=column)
+                            if column:
+                                problems.add("unknown column (not in the project schema; use --drop-unknown "
+                                             "to drop it)", line=raw.header_line, field=column)
+                            else:
+                                problems.add("a column without a name (a trailing comma?); name it after a "
+                                             "schema key or use --drop-unknown to drop it", line=raw.header_line)
                         break
                 record, record_problems = parse_record(raw.value, opts)
                 for field, message in record_problems:

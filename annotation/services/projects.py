@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
 from elmtex_site.errors import ApplicationError, NotFound
@@ -11,6 +13,8 @@ from ..models import Category, Membership, Project, Role
 from ..schema import ELMTEX_CATEGORIES, CategorySpec, SchemaFileError, load_schema_file
 
 SLUG_HELP = "use lowercase letters, digits, '-' and '_'"
+MAX_SLUG_CHARS = 64  # Project.slug's max_length
+MAX_NAME_CHARS = 200  # Project.name's max_length
 
 
 def project_get(*, slug: str) -> Project:
@@ -33,17 +37,18 @@ def schema_resolve(schema: str) -> list[CategorySpec]:
 @transaction.atomic
 def project_create(*, slug: str, name: str, categories: list[CategorySpec], description: str = "",
                    created_by=None) -> Project:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_slug
-
     try:
         validate_slug(slug)
     except ValidationError:
         raise ApplicationError(f"project slug {slug!r} is not valid; {SLUG_HELP}") from None
+    if len(slug) > MAX_SLUG_CHARS:
+        raise ApplicationError(f"project slug {slug!r} is longer than {MAX_SLUG_CHARS} characters")
     if Project.objects.filter(slug=slug).exists():
         raise ApplicationError(f"project {slug!r} already exists; choose another slug")
     if not name.strip():
         raise ApplicationError("project name is blank; give --name")
+    if len(name.strip()) > MAX_NAME_CHARS:
+        raise ApplicationError(f"project name is longer than {MAX_NAME_CHARS} characters")
     try:
         project = Project.objects.create(slug=slug, name=name.strip(), description=description,
                                          created_by=created_by)
@@ -70,17 +75,21 @@ def member_add(*, project: Project, username: str, role: str, create: bool = Fal
     if user is None:
         if not create:
             raise ApplicationError(f"user {username!r} does not exist; pass --create to create it")
-        if not username.strip() or len(username) > 150:
-            raise ApplicationError(f"username {username!r} is not valid")
+        if not username or len(username) > 150:
+            raise ApplicationError(f"username {username!r} is not valid; use 1 to 150 characters")
+        try:
+            User.username_validator(username)
+        except ValidationError:
+            raise ApplicationError(f"username {username!r} is not valid; use letters, digits and "
+                                   "@ . + - _ only") from None
         user = User.objects.create_user(username=username, email=email)
         if password:
             user.set_password(password)
         else:
             user.set_unusable_password()
         user.save()
-    elif password:
-        user.set_password(password)
-        user.save(update_fields=["password"])
+    # An existing account keeps its password: a project role must never be a way to
+    # take over someone's login.
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     return membership
 

@@ -263,6 +263,7 @@ def test_create_project_with_custom_schema(api_client):
     ({"slug": "bad", "name": "Bad", "schema": "/etc/passwd"}, "schema", '"elmtex" or a list'),
     ({"slug": "not a slug", "name": "Bad"}, None, "not valid"),
     ({"slug": "p1", "name": "Again"}, None, "already exists"),
+    ({"slug": "s" * 65, "name": "Long"}, None, "longer than 64"),
     ({"name": "No slug"}, "slug", "required"),
 ])
 def test_create_project_refused(api_client, project, body, field, words):
@@ -273,6 +274,13 @@ def test_create_project_refused(api_client, project, body, field, words):
     assert words in error["detail"]
     assert error["errors"][0]["field"] == field
     assert Project.objects.count() == 1
+
+
+def test_create_project_takes_json_only(api_client):
+    api_client.force_authenticate(UserFactory(is_staff=True))
+    response = api_client.post("/api/projects/", {"slug": "form", "name": "Form"}, format="multipart")
+    assert response.status_code == 415
+    assert not Project.objects.exists()
 
 
 # --- members ----------------------------------------------------------------------------
@@ -572,3 +580,4 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
     for path in ["/api/projects/{slug}/imports/", "/api/projects/{slug}/documents/{id}/gold/",
                  "/api/projects/{slug}/members/{username}/"]:
         assert f"{path}:" in text
+

@@ -1,10 +1,9 @@
 import os
 
-from elmtex_site.cli import ElmtexCommand
-from elmtex_site.errors import ApplicationError
-
 from annotation.models import Role
 from annotation.services.projects import member_add, project_get
+from elmtex_site.cli import ElmtexCommand
+from elmtex_site.errors import ApplicationError
 
 
 class Command(ElmtexCommand):

@@ -1,6 +1,5 @@
-from elmtex_site.cli import ElmtexCommand
-
 from annotation.services.projects import project_create, schema_resolve
+from elmtex_site.cli import ElmtexCommand
 
 
 class Command(ElmtexCommand):

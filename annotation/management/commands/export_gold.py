@@ -1,12 +1,12 @@
 import os
 import sys
 
+from annotation.pipeline.records import check_language, normalise_split
+from annotation.services.exports import EXPORT_FORMATS, GoldFilter, gold_documents, gold_export
+from annotation.services.projects import project_get
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
 from elmtex_site.progress import progress_bar
-
-from annotation.services.exports import EXPORT_FORMATS, GoldFilter, gold_documents, gold_export
-from annotation.services.projects import project_get
 
 
 class _Counting:
@@ -37,8 +37,14 @@ class Command(ElmtexCommand):
 
     def handle(self, *args, **opts):
         project = project_get(slug=opts["slug"])
-        filters = GoldFilter(language=opts["language"], split=opts["split"],
-                             only_adjudicated=opts["only_adjudicated"])
+        split = opts["split"]
+        if split is not None:
+            split, problem = normalise_split(split)
+            if problem:
+                raise ApplicationError(f"--split: {problem}")
+        if opts["language"] is not None and (problem := check_language(opts["language"])):
+            raise ApplicationError(f"--language: {problem}")
+        filters = GoldFilter(language=opts["language"], split=split, only_adjudicated=opts["only_adjudicated"])
         out_path = opts["out"]
         total = gold_documents(project=project, filters=filters).count()
         tmp = None

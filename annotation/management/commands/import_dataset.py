@@ -1,12 +1,11 @@
 import os
 import sys
 
+from annotation.services.imports import dataset_import
+from annotation.services.projects import project_get
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
 from elmtex_site.progress import progress_bar
-
-from annotation.services.imports import dataset_import
-from annotation.services.projects import project_get
 
 
 class Command(ElmtexCommand):
