@@ -12,14 +12,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-123456")
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        obj.set_password(extracted or "pw-123456")
+        if create:
+            obj.save(update_fields=["password"])
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Project
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"proj{n}")
     name = factory.LazyAttribute(lambda o: f"Project {o.slug}")
@@ -53,7 +59,7 @@ class DocumentFactory(factory.django.DjangoModelFactory):
     text = factory.Sequence(lambda n: f"Case {n}: a 40-year-old woman presented with fever and cough.")
     split = "none"
     metadata = factory.LazyFunction(dict)
-    content_hash = factory.LazyAttribute(lambda o: content_hash(o.text, None, o.metadata, o.split))
+    content_hash = factory.LazyAttribute(lambda o: content_hash(o.text, None, o.split))
 
 
 class GoldFactory(factory.django.DjangoModelFactory):

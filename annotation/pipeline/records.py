@@ -34,6 +34,7 @@ class ParsedRecord:
     set_to_na: int = 0
     dropped: int = 0
     content_hash: str = field(default="", repr=False)
+    metadata_hash: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,19 @@ def unstorable_text(value: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-def content_hash(report: str, summary: dict | None, metadata: dict, split: str) -> str:
-    """Identity of a record's content: same hash = re-importing it changes nothing."""
-    payload = json.dumps([report, summary, metadata, split], sort_keys=True, ensure_ascii=False)
+def content_hash(report: str, summary: dict | None, split: str) -> str:
+    """Identity of a record's content (report, gold, split): same hash and no other
+    metadata = re-importing it changes nothing."""
+    payload = json.dumps([report, summary, split], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def metadata_hash(metadata: dict) -> str | None:
+    """Identity of a record's metadata; None when it has none. A record without metadata
+    (e.g. an export made without ``--with-metadata``) leaves the stored metadata alone."""
+    if not metadata:
+        return None
+    payload = json.dumps(metadata, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -223,5 +234,6 @@ def parse_record(value: Any, opts: RecordOptions) -> tuple[ParsedRecord | None, 
         set_to_na=set_to_na,
         dropped=dropped,
     )
-    record.content_hash = content_hash(report, summary, metadata, split)
+    record.content_hash = content_hash(report, summary, split)
+    record.metadata_hash = metadata_hash(metadata)
     return record, []

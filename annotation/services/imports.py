@@ -25,7 +25,15 @@ from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, Problem
 
 from ..models import Document, Gold, GoldOrigin, Project
 from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
-from ..pipeline.records import CSV_COLUMNS, ParsedRecord, RecordOptions, check_language, normalise_split, parse_record
+from ..pipeline.records import (
+    CSV_COLUMNS,
+    ParsedRecord,
+    RecordOptions,
+    check_language,
+    metadata_hash,
+    normalise_split,
+    parse_record,
+)
 from .bulk import documents_insert, gold_insert
 
 logger = logging.getLogger(__name__)
@@ -76,14 +84,19 @@ class _Problems:
 class _Existing:
     id: int
     content_hash: str
+    metadata_hash: str | None
     adjudicated: bool
+
+    def same_as(self, record: ParsedRecord) -> bool:
+        return self.content_hash == record.content_hash and (
+            record.metadata_hash is None or record.metadata_hash == self.metadata_hash)
 
 
 def _existing_documents(project: Project) -> dict[tuple[str, str], _Existing]:
     rows = Document.objects.filter(project=project).values_list(
-        "id", "external_id", "language", "content_hash", "gold__origin")
-    return {(ext, lang): _Existing(pk, h, origin == GoldOrigin.ADJUDICATED)
-            for pk, ext, lang, h, origin in rows.iterator(chunk_size=5000)}
+        "id", "external_id", "language", "content_hash", "metadata", "gold__origin")
+    return {(ext, lang): _Existing(pk, h, metadata_hash(meta), origin == GoldOrigin.ADJUDICATED)
+            for pk, ext, lang, h, meta, origin in rows.iterator(chunk_size=5000)}
 
 
 class _Writer:
@@ -120,11 +133,15 @@ class _Writer:
             self.new = []
         if self.replace:
             now = timezone.now()
-            docs = [Document(pk=existing.id, text=r.report, split=r.split, metadata=r.metadata,
-                             content_hash=r.content_hash, updated_at=now)
-                    for existing, r in self.replace]
-            Document.objects.bulk_update(docs, ["text", "split", "metadata", "content_hash", "updated_at"],
-                                         batch_size=BATCH_SIZE)
+            fields = ["text", "split", "content_hash", "updated_at"]
+            for with_metadata in (True, False):
+                # A record without metadata keeps the document's metadata.
+                docs = [Document(pk=existing.id, text=r.report, split=r.split, metadata=r.metadata,
+                                 content_hash=r.content_hash, updated_at=now)
+                        for existing, r in self.replace if bool(r.metadata) == with_metadata]
+                if docs:
+                    Document.objects.bulk_update(docs, [*fields, "metadata"] if with_metadata else fields,
+                                                 batch_size=BATCH_SIZE)
             # Adjudicated gold is never overwritten by an import; imported gold is replaced.
             replaceable = [e.id for e, _ in self.replace if not e.adjudicated]
             Gold.objects.filter(document_id__in=replaceable).delete()
@@ -287,7 +304,7 @@ def dataset_import(
                     continue
                 seen[key] = (raw.number, raw.line)
                 known = existing.get(key)
-                if known is not None and known.content_hash == record.content_hash:
+                if known is not None and known.same_as(record):
                     result.unchanged += 1
                     continue
                 if known is not None and not update:

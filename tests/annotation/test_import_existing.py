@@ -215,3 +215,30 @@ def test_large_import_succeeds_in_batches(import_file):
     _, result = import_file("data.jsonl", jsonl(big_records(5000)))
     assert result.out == success_line(new=5000) + "\n"
     assert counts() == (5000, 5000)
+
+
+# --- metadata and exports of the same project -----------------------------------------------------
+
+
+def test_reimport_of_an_export_into_its_own_project_is_unchanged(import_file, run_cli, tmp_path):
+    """An export (no metadata keys) of records that had metadata changes nothing."""
+    import_file("a.jsonl", jsonl([record(1, title="Case one", pmid=123), record(2, title="Case two")]))
+    out = tmp_path / "gold.jsonl"
+    assert run_cli("export_gold", "p1", "--out", str(out)).code == 0
+    before = counts()
+    result = run_cli("import_dataset", "p1", str(out))
+    assert result.code == 0, result.err
+    assert result.out == success_line(unchanged=2) + "\n"
+    assert counts() == before
+    assert Document.objects.get(external_id="1").metadata == {"title": "Case one", "pmid": 123}
+
+
+def test_update_without_metadata_keeps_stored_metadata(import_file):
+    import_file("a.jsonl", jsonl([record(1, title="Case one")]))
+    _, result = import_file("b.jsonl", jsonl([record(1, "Corrected text.")]), "--update")
+    assert result.out == success_line(replaced=1) + "\n"
+    doc = Document.objects.get(external_id="1")
+    assert (doc.text, doc.metadata) == ("Corrected text.", {"title": "Case one"})
+    _, result = import_file("c.jsonl", jsonl([record(1, "Corrected text.", title="Renamed")]), "--update")
+    assert result.out == success_line(replaced=1) + "\n"
+    assert Document.objects.get(external_id="1").metadata == {"title": "Renamed"}
