@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.utils import OperationalError
 
 from .errors import ApplicationError
 
@@ -64,6 +65,15 @@ class ElmtexCommand(BaseCommand):
         except CommandError as exc:
             sys.stderr.write(f"error: {exc}\n")
             sys.exit(getattr(exc, "returncode", 1) or 1)
+        except OperationalError as exc:
+            from django.db import connection
+
+            settings_dict = connection.settings_dict
+            where = settings_dict.get("HOST") or settings_dict.get("NAME")
+            detail = " ".join(str(exc).split())[:300]
+            sys.stderr.write(f"error: the database ({connection.vendor} at {where}) cannot be used: {detail}; "
+                             "check DATABASE_URL and that the server is running; nothing was written\n")
+            sys.exit(1)
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted; nothing was written by the unfinished step\n")
             sys.exit(1)

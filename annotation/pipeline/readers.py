@@ -31,6 +31,9 @@ class RawRecord:
     error: str | None = None
     field: str | None = None
     header_line: int = 1  # CSV: the physical line of the header row
+    # False when the raw text proves no string can hold a NUL or a lone surrogate (in
+    # JSON both need a \\u escape), so validation may skip that walk.
+    may_hold_unstorable: bool = True
 
 
 class ReadError(Exception):
@@ -93,6 +96,17 @@ def utf8_chunks(
             yield text
         if final:
             return
+
+
+def _too_deep(value: Any, raw: str, start: int, end: int, max_depth: int) -> bool:
+    """Whether ``value`` (decoded from ``raw[start:end]``) nests deeper than ``max_depth``.
+
+    Fast path: nesting needs an opening bracket per level, so a record with fewer
+    brackets in its text (strings included) than the limit cannot be too deep.
+    """
+    if raw.count("{", start, end) + raw.count("[", start, end) <= max_depth:
+        return False
+    return _depth(value) > max_depth
 
 
 def _depth(value: Any) -> int:
@@ -241,12 +255,14 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
                 buf.more(want)
                 continue
             break
+        start = buf.pos
         buf.advance(end)
         # The array itself is one level of nesting.
-        if _depth(value) + 1 > max_depth:
+        if _too_deep(value, buf.text, start, end, max_depth - 1):
             yield RawRecord(number, start_line, error=f"nesting deeper than {max_depth} levels")
         else:
-            yield RawRecord(number, start_line, value)
+            yield RawRecord(number, start_line, value,
+                            may_hold_unstorable=buf.text.find("\\u", start, end) >= 0)
         nxt = buf.skip_ws()
         if nxt == ",":
             buf.advance(buf.pos + 1)
@@ -313,10 +329,10 @@ def read_json_lines(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
         except ValueError as exc:
             yield RawRecord(number, line_no, error=_value_problem(exc))
             continue
-        if _depth(value) > max_depth:
+        if _too_deep(value, line, 0, len(line), max_depth):
             yield RawRecord(number, line_no, error=f"nesting deeper than {max_depth} levels")
         else:
-            yield RawRecord(number, line_no, value)
+            yield RawRecord(number, line_no, value, may_hold_unstorable="\\u" in line)
     if number == 0:
         raise ReadError("no records")
 

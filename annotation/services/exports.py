@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -40,13 +40,27 @@ def gold_documents(*, project: Project, filters: GoldFilter):
 
 
 def gold_records(*, project: Project, filters: GoldFilter, with_metadata: bool = False) -> Iterator[dict]:
-    """ELMTEX-shaped records, one per document with gold, read in chunks."""
+    """ELMTEX-shaped records, one per document with gold, read in chunks.
+
+    Chunks are fetched by keyset (``id > last``) rather than with a server-side cursor:
+    constant memory, no long-lived cursor, and each chunk is an index range scan.
+    """
     keys = list(project.categories.order_by("order").values_list("key", flat=True))
-    fields = ["external_id", "language", "split", "text", "gold__values"]
-    if with_metadata:
-        fields.append("metadata")
-    rows = gold_documents(project=project, filters=filters).values_list(*fields)
-    for row in rows.iterator(chunk_size=CHUNK):
+    fields = ["external_id", "language", "split", "text", "gold__values", "metadata", "id"]
+    if not with_metadata:
+        fields.remove("metadata")
+    documents = gold_documents(project=project, filters=filters)
+    last_id = 0
+    while True:
+        rows = list(documents.filter(id__gt=last_id).values_list(*fields)[:CHUNK])
+        if not rows:
+            return
+        last_id = rows[-1][-1]
+        yield from _records(rows, keys, with_metadata)
+
+
+def _records(rows, keys: list[str], with_metadata: bool) -> Iterator[dict]:
+    for row in rows:
         values = row[4]
         record = {
             "patient_id": row[0],
@@ -61,23 +75,32 @@ def gold_records(*, project: Project, filters: GoldFilter, with_metadata: bool =
         yield record
 
 
+def _counted(records: Iterator[dict], on_record: Callable[[], None]) -> Iterator[dict]:
+    for record in records:
+        on_record()
+        yield record
+
+
 def gold_export(*, project: Project, out: TextIO, fmt: str = "jsonl", filters: GoldFilter = GoldFilter(),
-                with_metadata: bool = False) -> int:
-    """Write the project's gold to ``out``; returns the number of records."""
+                with_metadata: bool = False, on_record: Callable[[], None] | None = None) -> int:
+    """Write the project's gold to ``out``; returns the number of records.
+
+    ``on_record`` (e.g. a progress bar's update) is called once per record written.
+    """
     if fmt not in EXPORT_FORMATS:
         raise ApplicationError(f"--format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     records = gold_records(project=project, filters=filters, with_metadata=with_metadata and fmt != "csv")
+    if on_record is not None:
+        records = _counted(records, on_record)
     count = 0
     if fmt == "jsonl":
         for record in records:
-            out.write(json.dumps(record, ensure_ascii=False))
-            out.write("\n")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     elif fmt == "json":
         out.write("[")
         for record in records:
-            out.write(",\n" if count else "\n")
-            out.write(json.dumps(record, ensure_ascii=False))
+            out.write((",\n" if count else "\n") + json.dumps(record, ensure_ascii=False))
             count += 1
         out.write("\n]\n" if count else "]\n")
     else:

@@ -34,7 +34,7 @@ from ..pipeline.records import (
     normalise_split,
     parse_record,
 )
-from .bulk import documents_insert, gold_insert
+from .bulk import documents_insert, gold_insert, statistics_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -120,16 +120,9 @@ class _Writer:
 
     def flush(self) -> None:
         if self.new:
-            ids = documents_insert(
-                [Document(project=self.project, external_id=r.external_id, language=r.language,
-                          text=r.report, split=r.split, metadata=r.metadata, content_hash=r.content_hash)
-                 for r in self.new]
-            )
-            gold_insert(
-                [Gold(document_id=pk, values=r.summary, origin=GoldOrigin.IMPORTED,
-                      provenance=self.provenance)
-                 for pk, r in zip(ids, self.new, strict=True) if r.summary is not None]
-            )
+            ids = documents_insert(project_id=self.project.pk, records=self.new)
+            gold_insert(rows=[(pk, r.summary) for pk, r in zip(ids, self.new, strict=True) if r.summary is not None],
+                        origin=GoldOrigin.IMPORTED, provenance=self.provenance)
             self.new = []
         if self.replace:
             now = timezone.now()
@@ -290,7 +283,7 @@ def dataset_import(
                                 problems.add("a column without a name (a trailing comma?); name it after a "
                                              "schema key or use --drop-unknown to drop it", line=raw.header_line)
                         break
-                record, record_problems = parse_record(raw.value, opts)
+                record, record_problems = parse_record(raw.value, opts, check_text=raw.may_hold_unstorable)
                 for field, message in record_problems:
                     problems.add(message, record=raw.number, line=raw.line, field=field)
                 if record is None:
@@ -328,5 +321,6 @@ def dataset_import(
         writer.flush()
         if result.new or result.replaced:
             translations_link(project=project)
+    statistics_refresh(result.new + result.replaced)
     logger.info("import into %s: %s", project.slug, result.summary_line())
     return result

@@ -9,18 +9,6 @@ from elmtex_site.errors import ApplicationError
 from elmtex_site.progress import progress_bar
 
 
-class _Counting:
-    """Wraps the output file to advance the progress bar per record."""
-
-    def __init__(self, fh, bar):
-        self.fh, self.bar = fh, bar
-
-    def write(self, s):
-        if s.endswith("\n"):
-            self.bar.update(1)
-        return self.fh.write(s)
-
-
 class Command(ElmtexCommand):
     help = "Export a project's gold records (jsonl, json, csv), streaming."
 
@@ -56,12 +44,12 @@ class Command(ElmtexCommand):
                 raise ApplicationError(f"--out: directory {directory} does not exist")
             tmp = out_path + ".partial"
             try:
-                fh = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                fh = open(tmp, "w", encoding="utf-8", newline="", buffering=1 << 20)  # noqa: SIM115
             except OSError as exc:
                 raise ApplicationError(f"--out: cannot write {out_path}: {exc.strerror}") from None
         try:
             with progress_bar(total=total, desc="export", unit="rec", force=opts["progress"]) as bar:
-                count = gold_export(project=project, out=_Counting(fh, bar) if opts["format"] != "csv" else fh,
+                count = gold_export(project=project, out=fh, on_record=bar.update,
                                     fmt=opts["format"], filters=filters, with_metadata=opts["with_metadata"])
         except BaseException:
             if tmp:
