@@ -84,9 +84,7 @@ class Document(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["project", "external_id", "language"], name="document_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["project", "external_id", "language"], name="document_unique")]
         indexes = [
             models.Index(fields=["project", "split", "language"], name="document_split_lang"),
             models.Index(fields=["project", "language", "external_id"], name="document_lang_id"),

@@ -34,87 +34,102 @@ class CategorySpec:
 
 ELMTEX_CATEGORIES: tuple[CategorySpec, ...] = (
     CategorySpec(
-        "life_style", "Life style",
+        "life_style",
+        "Life style",
         "Habits that shape health: smoking (with pack-years if given), alcohol, "
         "recreational exercise, diet, occupation and living situation. Write each habit "
         "as a short phrase; separate several with '; '. N/A if the report says nothing.",
     ),
     CategorySpec(
-        "family_history", "Family history",
+        "family_history",
+        "Family history",
         "Conditions or genetic disorders in blood relatives, with the relative named "
         "(e.g. 'mother: breast cancer'). Not the patient's own history. N/A if absent.",
     ),
     CategorySpec(
-        "social_history", "Social history",
+        "social_history",
+        "Social history",
         "Marital status, social support, substance use beyond ordinary habits, housing "
         "and travel relevant to the case. N/A if absent.",
     ),
     CategorySpec(
-        "medical_surgical_history", "Medical and surgical history",
+        "medical_surgical_history",
+        "Medical and surgical history",
         "Past conditions, chronic diseases, earlier operations and hospital stays before "
         "the current presentation, with years when given. Not the current illness.",
     ),
     CategorySpec(
-        "signs_symptoms", "Signs and symptoms",
+        "signs_symptoms",
+        "Signs and symptoms",
         "Current complaints and examination findings with their duration and severity "
         "(e.g. 'fever for 3 days; productive cough'). One item per sign or symptom.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "comorbidities", "Comorbidities",
+        "comorbidities",
+        "Comorbidities",
         "Other conditions present at the same time as the main diagnosis (e.g. diabetes "
         "mellitus type 2; hypertension). Not the main diagnosis itself.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "diagnostic_techniques_procedures", "Diagnostic techniques and procedures",
+        "diagnostic_techniques_procedures",
+        "Diagnostic techniques and procedures",
         "Tests and procedures used to reach the diagnosis: imaging, endoscopy, biopsy, "
         "ECG, cultures, with the finding in brief when stated. Lab values go to "
         "laboratory values.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "diagnosis", "Diagnosis",
+        "diagnosis",
+        "Diagnosis",
         "The primary diagnosis first, then secondary and differential diagnoses as "
         "named in the report. Use the report's terms.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "laboratory_values", "Laboratory values",
+        "laboratory_values",
+        "Laboratory values",
         "Laboratory results with value and unit (e.g. 'CRP 85 mg/L; hemoglobin 9.8 "
         "g/dL'). Qualitative results only when no value is given.",
     ),
     CategorySpec(
-        "pathology", "Pathology",
+        "pathology",
+        "Pathology",
         "Findings of biopsy, histopathology, cytology or autopsy (e.g. 'non-caseating "
         "granulomas'). The procedure itself goes to diagnostic techniques.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "pharmacological_therapy", "Pharmacological therapy",
+        "pharmacological_therapy",
+        "Pharmacological therapy",
         "Drugs given for the current illness with dose, route, frequency and duration "
         "when stated (e.g. 'amoxicillin 500 mg three times daily for 7 days').",
         entity_metrics=True,
     ),
     CategorySpec(
-        "interventional_therapy", "Interventional therapy",
+        "interventional_therapy",
+        "Interventional therapy",
         "Surgical and non-surgical interventions (operations, drainage, stenting, "
         "radiotherapy, dialysis) and their immediate outcome.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "patient_outcome_assessment", "Patient outcome assessment",
+        "patient_outcome_assessment",
+        "Patient outcome assessment",
         "The patient's status at the end of the report: recovery, function, "
         "complications, death, and the follow-up plan.",
         entity_metrics=True,
     ),
     CategorySpec(
-        "age", "Age",
+        "age",
+        "Age",
         "Age at the time of the report as written (e.g. '45 years'). N/A if not stated.",
         text_metrics=False,
     ),
     CategorySpec(
-        "gender", "Gender",
+        "gender",
+        "Gender",
         "Gender as stated in the report (e.g. 'female', 'male'). N/A if not stated.",
         text_metrics=False,
     ),
@@ -169,12 +184,13 @@ def parse_schema(data) -> list[CategorySpec]:
         key = entry.get("key")
         if not isinstance(key, str) or not KEY_RE.match(key):
             raise SchemaFileError(
-                f"{where}: key: expected lowercase letters, digits and '_' "
-                f"starting with a letter, got {key!r}"
+                f"{where}: key: expected lowercase letters, digits and '_' starting with a letter, got {key!r}"
             )
         if key in RESERVED_KEYS:
-            raise SchemaFileError(f"{where}: key: {key!r} is reserved for the record itself "
-                                  f"({', '.join(RESERVED_KEYS)}); choose another key")
+            raise SchemaFileError(
+                f"{where}: key: {key!r} is reserved for the record itself "
+                f"({', '.join(RESERVED_KEYS)}); choose another key"
+            )
         if key in seen:
             raise SchemaFileError(f"{where}: key: duplicate key {key!r}")
         seen.add(key)

@@ -57,9 +57,12 @@ def project_for_user(*, user, slug: str, need: str = "member") -> tuple[Project,
 
 def project_counts(*, project: Project) -> list[dict]:
     """Documents per split and language, with how many hold gold."""
-    rows = (Document.objects.filter(project=project).values("split", "language")
-            .annotate(documents=Count("id"), with_gold=Count("gold"))
-            .order_by("language", "split"))
+    rows = (
+        Document.objects.filter(project=project)
+        .values("split", "language")
+        .annotate(documents=Count("id"), with_gold=Count("gold"))
+        .order_by("language", "split")
+    )
     return list(rows)
 
 
@@ -73,14 +76,21 @@ def gold_coverage(*, project: Project) -> list[dict]:
     counts = gold.aggregate(**aggregates)
     total = counts["total"]
     return [
-        {"key": key, "label": label, "gold": total, "filled": counts[f"k{i}"],
-         "na": total - counts[f"k{i}"], "filled_share": (counts[f"k{i}"] / total) if total else None}
+        {
+            "key": key,
+            "label": label,
+            "gold": total,
+            "filled": counts[f"k{i}"],
+            "na": total - counts[f"k{i}"],
+            "filled_share": (counts[f"k{i}"] / total) if total else None,
+        }
         for i, (key, label) in enumerate(keys)
     ]
 
 
-def documents_search(*, project: Project, q: str = "", split: str = "", language: str = "",
-                     has_gold: str = "") -> QuerySet[Document]:
+def documents_search(
+    *, project: Project, q: str = "", split: str = "", language: str = "", has_gold: str = ""
+) -> QuerySet[Document]:
     """Documents filtered as in the list page and the API. ``has_gold``: "yes"/"no"/""."""
     qs = Document.objects.filter(project=project)
     if q:
@@ -97,13 +107,13 @@ def documents_search(*, project: Project, q: str = "", split: str = "", language
 
 
 def document_get(*, project: Project, pk: int) -> Document:
-    doc = (Document.objects.filter(project=project, pk=pk)
-           .select_related("gold", "translation_of").first())
+    doc = Document.objects.filter(project=project, pk=pk).select_related("gold", "translation_of").first()
     if doc is None:
         raise NotFound(f"document {pk} does not exist in project {project.slug!r}")
     return doc
 
 
 def project_languages(*, project: Project) -> list[str]:
-    return list(Document.objects.filter(project=project).values_list("language", flat=True)
-                .distinct().order_by("language"))
+    return list(
+        Document.objects.filter(project=project).values_list("language", flat=True).distinct().order_by("language")
+    )

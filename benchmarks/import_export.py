@@ -26,11 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from annotation.schema import ELMTEX_KEYS  # noqa: E402
 
-WORDS = ("patient presented with fever cough dyspnea chest pain abdominal tenderness history of "
-         "hypertension diabetes mellitus computed tomography revealed mass biopsy showed granulomas "
-         "treated with amoxicillin 500 mg twice daily follow-up after weeks discharged in good "
-         "condition laboratory hemoglobin g/dL CRP mg/L elevated normal range myocardial infarction "
-         "pneumonia appendectomy performed recovery uneventful smoker alcohol mother father sister").split()
+WORDS = (
+    "patient presented with fever cough dyspnea chest pain abdominal tenderness history of "
+    "hypertension diabetes mellitus computed tomography revealed mass biopsy showed granulomas "
+    "treated with amoxicillin 500 mg twice daily follow-up after weeks discharged in good "
+    "condition laboratory hemoglobin g/dL CRP mg/L elevated normal range myocardial infarction "
+    "pneumonia appendectomy performed recovery uneventful smoker alcohol mother father sister"
+).split()
 
 
 def make_records(n: int, seed: int = 0):
@@ -60,8 +62,14 @@ def write_dataset(path: Path, n: int) -> None:
 def run(args: list[str], env: dict) -> tuple[float, float, str]:
     """Run a manage.py command; return (seconds, peak RSS in MB, stdout)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate()
     elapsed = time.perf_counter() - start
     # ru_maxrss of children is a running maximum; measure each command in its own child.
@@ -95,7 +103,9 @@ def _patch_popen_wait():
 
 
 def bench_database(label: str, database_url: str, dataset: Path, out_dir: Path, n: int) -> list[str]:
-    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_DEBUG="0", DJANGO_SECRET_KEY="bench", ELMTEX_AUTO_MIGRATE="0")
+    env = dict(
+        os.environ, DATABASE_URL=database_url, DJANGO_DEBUG="0", DJANGO_SECRET_KEY="bench", ELMTEX_AUTO_MIGRATE="0"
+    )
     run(["migrate", "--noinput"], env)
     run(["create_project", "bench", "--name", "Benchmark"], env)
     t_import, rss_import, line = run(["import_dataset", "bench", str(dataset)], env)
@@ -115,8 +125,11 @@ def bench_database(label: str, database_url: str, dataset: Path, out_dir: Path, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=60_000)
-    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres",
-                        help="a PostgreSQL server URL; a database elmtex_bench is (re)created there")
+    parser.add_argument(
+        "--pg",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server URL; a database elmtex_bench is (re)created there",
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--write-only", metavar="PATH", help="only write the dataset to PATH (for profiling)")
     args = parser.parse_args()
@@ -132,10 +145,14 @@ def main() -> None:
         size_mb = dataset.stat().st_size / 1e6
         sample = [r["report"] for _, r in zip(range(2000), make_records(2000), strict=False)]
         report_kb = sum(len(t.encode()) for t in sample) / len(sample) / 1000
-        print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPUs, "
-              f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
-        print(f"dataset: {args.n} records, {size_mb:.0f} MB (~{size_mb * 1e6 / args.n / 1000:.1f} kB/record, "
-              f"reports ~{report_kb:.1f} kB), written in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        )
+        print(
+            f"dataset: {args.n} records, {size_mb:.0f} MB (~{size_mb * 1e6 / args.n / 1000:.1f} kB/record, "
+            f"reports ~{report_kb:.1f} kB), written in {time.perf_counter() - t0:.1f} s"
+        )
         print("times include the command's start-up (Django, ~0.5 s)")
 
         with psycopg.connect(args.pg, autocommit=True) as conn:
@@ -143,6 +160,7 @@ def main() -> None:
             conn.execute("CREATE DATABASE elmtex_bench")
         if args.write_only:
             import shutil
+
             shutil.copy(dataset, args.write_only)
             return
         base = args.pg.rsplit("/", 1)[0]

@@ -71,8 +71,10 @@ class ElmtexCommand(BaseCommand):
             settings_dict = connection.settings_dict
             where = settings_dict.get("HOST") or settings_dict.get("NAME")
             detail = " ".join(str(exc).split())[:300]
-            sys.stderr.write(f"error: the database ({connection.vendor} at {where}) cannot be used: {detail}; "
-                             "check DATABASE_URL and that the server is running; nothing was written\n")
+            sys.stderr.write(
+                f"error: the database ({connection.vendor} at {where}) cannot be used: {detail}; "
+                "check DATABASE_URL and that the server is running; nothing was written\n"
+            )
             sys.exit(1)
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted; nothing was written by the unfinished step\n")
@@ -83,7 +85,6 @@ class ElmtexCommand(BaseCommand):
             detail = " ".join(str(exc).split())[:500]
             where = f"the traceback is in {path}" if path else "run with DJANGO_LOG_LEVEL=DEBUG for details"
             sys.stderr.write(
-                f"error: unexpected failure ({type(exc).__name__}): {detail}; "
-                f"nothing was committed; {where}\n"
+                f"error: unexpected failure ({type(exc).__name__}): {detail}; nothing was committed; {where}\n"
             )
             sys.exit(1)

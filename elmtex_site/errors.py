@@ -54,8 +54,9 @@ MAX_LISTED_PROBLEMS = 20
 class ApplicationError(Exception):
     """A refused operation or invalid input; nothing was written."""
 
-    def __init__(self, message: str, *, problems: list[Problem] | None = None,
-                 total: int | None = None, status: int = 400):
+    def __init__(
+        self, message: str, *, problems: list[Problem] | None = None, total: int | None = None, status: int = 400
+    ):
         super().__init__(message)
         self.message = message
         self.problems = problems or [Problem(message)]

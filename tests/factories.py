@@ -15,6 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
+
     @factory.post_generation
     def password(obj, create, extracted, **kwargs):
         obj.set_password(extracted or "pw-123456")
@@ -34,8 +35,15 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     def elmtex_schema(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             Category.objects.bulk_create(
-                Category(project=obj, key=c.key, label=c.label, guideline=c.guideline,
-                         text_metrics=c.text_metrics, entity_metrics=c.entity_metrics, order=i)
+                Category(
+                    project=obj,
+                    key=c.key,
+                    label=c.label,
+                    guideline=c.guideline,
+                    text_metrics=c.text_metrics,
+                    entity_metrics=c.entity_metrics,
+                    order=i,
+                )
                 for i, c in enumerate(ELMTEX_CATEGORIES)
             )
 

@@ -14,20 +14,26 @@ ROOT = Path(__file__).resolve().parent.parent
 def _python(code: str, **env) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     full_env.update(env)
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_web_server_refuses_to_start_without_secret_key_in_production():
-    result = _python("import elmtex_site.wsgi", DJANGO_DEBUG="0",
-                     DATABASE_URL="sqlite:////tmp/elmtex-wsgi-check.sqlite3")
+    result = _python(
+        "import elmtex_site.wsgi", DJANGO_DEBUG="0", DATABASE_URL="sqlite:////tmp/elmtex-wsgi-check.sqlite3"
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
 def test_web_server_starts_with_secret_key():
-    result = _python("import elmtex_site.wsgi; print('ok')", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="k" * 50,
-                     DATABASE_URL="sqlite:////tmp/elmtex-wsgi-check.sqlite3")
+    result = _python(
+        "import elmtex_site.wsgi; print('ok')",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="k" * 50,
+        DATABASE_URL="sqlite:////tmp/elmtex-wsgi-check.sqlite3",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -40,8 +46,7 @@ def test_default_database_is_sqlite_file_in_wal_mode(tmp_path):
         "print(settings.DATABASES['default']['NAME'], c.fetchone()[0])"
     )
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     name, mode = result.stdout.split()
     assert name.endswith("var/elmtex.sqlite3")
@@ -86,6 +91,7 @@ def test_compose_commands_exist():
             assert (ROOT / Path(*module.split("."))).with_suffix(".py").exists()
         else:
             from elmtex_site.celery import app
+
             assert app.main == "elmtex_site"
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile

@@ -43,8 +43,7 @@ def _splits(n: int, rng: random.Random) -> list[str]:
     return labels
 
 
-def generate_demo_records(n: int = 240, *, seed: int = 0,
-                          german_share: float = 0.25) -> tuple[list[dict], list[dict]]:
+def generate_demo_records(n: int = 240, *, seed: int = 0, german_share: float = 0.25) -> tuple[list[dict], list[dict]]:
     """``(english_records, german_records)`` in the import format of CLI.md.
 
     Deterministic for a seed. Scenarios are dealt like cards (each one once per round, in
@@ -75,13 +74,27 @@ def generate_demo_records(n: int = 240, *, seed: int = 0,
         patient_id = f"demo-{i + 1:0{width}d}"
         case = case_draw(scenario, random.Random(case_seed), patient_id)
         en_rng = random.Random(case_seed ^ 0x5EED_0001)
-        english.append({"patient_id": patient_id, "split": split, "title": title_en(case, en_rng),
-                        "report": report_en(case, en_rng), "summary": case.summary("en")})
+        english.append(
+            {
+                "patient_id": patient_id,
+                "split": split,
+                "title": title_en(case, en_rng),
+                "report": report_en(case, en_rng),
+                "summary": case.summary("en"),
+            }
+        )
         if i in german_ids:
             de_rng = random.Random(case_seed ^ 0x5EED_0002)
-            german.append({"patient_id": patient_id, "language": "de", "split": split,
-                           "title": title_de(case, de_rng), "report": report_de(case, de_rng),
-                           "summary": case.summary("de")})
+            german.append(
+                {
+                    "patient_id": patient_id,
+                    "language": "de",
+                    "split": split,
+                    "title": title_de(case, de_rng),
+                    "report": report_de(case, de_rng),
+                    "summary": case.summary("de"),
+                }
+            )
     return english, german
 
 

@@ -36,14 +36,42 @@ BACKGROUND = tuple(P_BACKGROUND)
 # How much a report tells: item counts (lo, hi) per part, by level of detail.
 DETAIL_WEIGHTS = {"brief": 0.25, "standard": 0.5, "detailed": 0.25}
 COUNTS = {
-    "brief": {"symptoms": (1, 3), "exam": (1, 1), "tests": (1, 2), "labs": (1, 3), "pathology": (1, 2),
-              "drugs": (1, 1), "outcomes": (1, 1), "background": (1, 1), "discussion": (0, 0), "general": (0, 0)},
-    "standard": {"symptoms": (2, 4), "exam": (1, 3), "tests": (1, 3), "labs": (2, 5), "pathology": (1, 3),
-                 "drugs": (1, 2), "outcomes": (1, 2), "background": (1, 2), "discussion": (0, 1),
-                 "general": (0, 1)},
-    "detailed": {"symptoms": (4, 6), "exam": (2, 4), "tests": (3, 6), "labs": (4, 7), "pathology": (2, 4),
-                 "drugs": (2, 3), "outcomes": (2, 3), "background": (2, 3), "discussion": (1, 3),
-                 "general": (2, 4)},
+    "brief": {
+        "symptoms": (1, 3),
+        "exam": (1, 1),
+        "tests": (1, 2),
+        "labs": (1, 3),
+        "pathology": (1, 2),
+        "drugs": (1, 1),
+        "outcomes": (1, 1),
+        "background": (1, 1),
+        "discussion": (0, 0),
+        "general": (0, 0),
+    },
+    "standard": {
+        "symptoms": (2, 4),
+        "exam": (1, 3),
+        "tests": (1, 3),
+        "labs": (2, 5),
+        "pathology": (1, 3),
+        "drugs": (1, 2),
+        "outcomes": (1, 2),
+        "background": (1, 2),
+        "discussion": (0, 1),
+        "general": (0, 1),
+    },
+    "detailed": {
+        "symptoms": (4, 6),
+        "exam": (2, 4),
+        "tests": (3, 6),
+        "labs": (4, 7),
+        "pathology": (2, 4),
+        "drugs": (2, 3),
+        "outcomes": (2, 3),
+        "background": (2, 3),
+        "discussion": (1, 3),
+        "general": (2, 4),
+    },
 }
 
 # Where the patient was seen: English, German "stellte sich ... vor", German "wurde ... aufgenommen".
@@ -92,8 +120,12 @@ class Case:
     layout: Layout
 
     def age_text(self, lang: str) -> str:
-        unit = {("en", "years"): "years", ("en", "months"): "months",
-                ("de", "years"): "Jahre", ("de", "months"): "Monate"}[lang, self.age_unit]
+        unit = {
+            ("en", "years"): "years",
+            ("en", "months"): "months",
+            ("de", "years"): "Jahre",
+            ("de", "months"): "Monate",
+        }[lang, self.age_unit]
         return f"{self.age_value} {unit}"
 
     def gender_text(self, lang: str) -> str:
@@ -140,19 +172,23 @@ def _stage(age_value: int, unit: str) -> str:
     return "child" if age_value < 18 else "adult"
 
 
-def _background(rng, kind: str, sc: Scenario, person: Person, used: set[str], child: bool,
-                counts: tuple[int, int]) -> list[Bi]:
+def _background(
+    rng, kind: str, sc: Scenario, person: Person, used: set[str], child: bool, counts: tuple[int, int]
+) -> list[Bi]:
     chance = P_BACKGROUND[kind][child] + (0.25 if counts[0] > 1 else 0.0)  # detailed reports tell more
     if rng.random() >= chance:
         return []
     shared = {
-        ("history", False): vocab.ADULT_HISTORY, ("history", True): vocab.CHILD_HISTORY,
-        ("comorbidities", False): vocab.ADULT_COMORBIDITIES, ("comorbidities", True): vocab.CHILD_COMORBIDITIES,
+        ("history", False): vocab.ADULT_HISTORY,
+        ("history", True): vocab.CHILD_HISTORY,
+        ("comorbidities", False): vocab.ADULT_COMORBIDITIES,
+        ("comorbidities", True): vocab.CHILD_COMORBIDITIES,
         ("lifestyle", False): [list(g) for g in vocab.ADULT_LIFESTYLE_GROUPS],
         ("lifestyle", True): [list(g) for g in vocab.CHILD_LIFESTYLE_GROUPS],
         ("social", False): [list(g) for g in vocab.ADULT_SOCIAL_GROUPS],
         ("social", True): [list(g) for g in vocab.CHILD_SOCIAL_GROUPS],
-        ("family", False): vocab.ADULT_FAMILY, ("family", True): vocab.CHILD_FAMILY,
+        ("family", False): vocab.ADULT_FAMILY,
+        ("family", True): vocab.CHILD_FAMILY,
     }[kind, child]
     k = rng.randint(*counts)
     items = []
@@ -184,8 +220,9 @@ def case_draw(sc: Scenario, rng: random.Random, patient_id: str) -> Case:
         return pick(rng, pool, rng.randint(low if lo is None else lo, high), person, used)
 
     incidental = sc.incidental_ok and rng.random() < P_INCIDENTAL
-    facts: dict[str, list[Bi]] = {kind: _background(rng, kind, sc, person, used, child, counts["background"])
-                                  for kind in BACKGROUND}
+    facts: dict[str, list[Bi]] = {
+        kind: _background(rng, kind, sc, person, used, child, counts["background"]) for kind in BACKGROUND
+    }
     facts["symptoms"] = [] if incidental else some(sc.symptoms, "symptoms")
     facts["exam"] = some(sc.exam, "exam") if not incidental and rng.random() < P_EXAM else []
     tests_done = rng.random() < P_TESTS
@@ -233,9 +270,20 @@ def case_draw(sc: Scenario, rng: random.Random, patient_id: str) -> Case:
         anonymised=detail == "detailed" and rng.random() < 0.4,
     )
     return Case(
-        patient_id=patient_id, scenario=sc, gender=gender, gender_stated=rng.random() < P_GENDER_STATED,
-        age_value=age_value, age_unit=age_unit, age_stated=rng.random() < P_AGE_STATED,
-        stage=_stage(age_value, age_unit), setting=rng.randrange(len(SETTINGS)), incidental=incidental,
-        primary=primary, secondary=secondary, differentials=differentials, biopsy=biopsy,
-        facts=facts, layout=layout,
+        patient_id=patient_id,
+        scenario=sc,
+        gender=gender,
+        gender_stated=rng.random() < P_GENDER_STATED,
+        age_value=age_value,
+        age_unit=age_unit,
+        age_stated=rng.random() < P_AGE_STATED,
+        stage=_stage(age_value, age_unit),
+        setting=rng.randrange(len(SETTINGS)),
+        incidental=incidental,
+        primary=primary,
+        secondary=secondary,
+        differentials=differentials,
+        biopsy=biopsy,
+        facts=facts,
+        layout=layout,
     )

@@ -16,40 +16,85 @@ from .vocab import Bi, capitalise, join_items
 NOUNS = {"infant": "infant", "toddler": "child", "child": "child", "adult": "patient"}
 
 FRAMES = {
-    "symptoms": ("{S} reported {L}.", "Presenting complaints were {L}.", "On admission, {s} complained of {L}.",
-                 "Symptoms at presentation included {L}."),
-    "exam": ("On examination, the following findings were noted: {L}.", "Examination findings: {L}.",
-             "Physical examination showed the following: {L}."),
-    "history": ("{P} past medical history included {L}.", "{S} had a history of {L}.",
-                "Previous medical history was notable for {L}."),
+    "symptoms": (
+        "{S} reported {L}.",
+        "Presenting complaints were {L}.",
+        "On admission, {s} complained of {L}.",
+        "Symptoms at presentation included {L}.",
+    ),
+    "exam": (
+        "On examination, the following findings were noted: {L}.",
+        "Examination findings: {L}.",
+        "Physical examination showed the following: {L}.",
+    ),
+    "history": (
+        "{P} past medical history included {L}.",
+        "{S} had a history of {L}.",
+        "Previous medical history was notable for {L}.",
+    ),
     "comorbidities": ("Comorbidities included {L}.", "{S} also had {L}.", "Known coexisting conditions were {L}."),
-    "lifestyle": ("Life style: {L}.", "Regarding life style, the following was noted: {L}.",
-                  "Life style factors comprised {L}."),
-    "social": ("Social history: {L}.", "Regarding social history, the following was noted: {L}.",
-               "Socially, the following was documented: {L}."),
-    "family": ("Family history was notable for {L}.", "Family history revealed {L}.", "{P} family history included {L}."),
-    "tests": ("Diagnostic work-up included {L}.", "Further investigations comprised {L}.",
-              "The following investigations were performed: {L}."),
+    "lifestyle": (
+        "Life style: {L}.",
+        "Regarding life style, the following was noted: {L}.",
+        "Life style factors comprised {L}.",
+    ),
+    "social": (
+        "Social history: {L}.",
+        "Regarding social history, the following was noted: {L}.",
+        "Socially, the following was documented: {L}.",
+    ),
+    "family": (
+        "Family history was notable for {L}.",
+        "Family history revealed {L}.",
+        "{P} family history included {L}.",
+    ),
+    "tests": (
+        "Diagnostic work-up included {L}.",
+        "Further investigations comprised {L}.",
+        "The following investigations were performed: {L}.",
+    ),
     "labs": ("Laboratory tests revealed {L}.", "Blood tests showed {L}.", "Relevant laboratory values were {L}."),
-    "pathology": ("Histopathological examination revealed {L}.", "Histology showed {L}.",
-                  "The pathology report described {L}."),
-    "drugs": ("Treatment consisted of {L}.", "{S} was treated with {L}.", "Medication included {L}.",
-              "Therapy was started with {L}."),
-    "interventions": ("{S} underwent {L}.", "Interventional management comprised {L}.",
-                      "The following procedures were performed: {L}."),
+    "pathology": (
+        "Histopathological examination revealed {L}.",
+        "Histology showed {L}.",
+        "The pathology report described {L}.",
+    ),
+    "drugs": (
+        "Treatment consisted of {L}.",
+        "{S} was treated with {L}.",
+        "Medication included {L}.",
+        "Therapy was started with {L}.",
+    ),
+    "interventions": (
+        "{S} underwent {L}.",
+        "Interventional management comprised {L}.",
+        "The following procedures were performed: {L}.",
+    ),
     "outcomes": ("{S} was {L}.", "Regarding the outcome, {s} was {L}.", "At the end of follow-up, {s} was {L}."),
 }
 # Infants and small children do not report symptoms themselves.
-CHILD_SYMPTOMS = ("The parents reported {L}.", "Presenting complaints were {L}.",
-                  "According to the parents, symptoms included {L}.", "Symptoms at presentation included {L}.")
-DIAGNOSIS = ("The diagnosis of {D} was made.", "A diagnosis of {D} was established.",
-             "Based on these findings, {D} was diagnosed.")
+CHILD_SYMPTOMS = (
+    "The parents reported {L}.",
+    "Presenting complaints were {L}.",
+    "According to the parents, symptoms included {L}.",
+    "Symptoms at presentation included {L}.",
+)
+DIAGNOSIS = (
+    "The diagnosis of {D} was made.",
+    "A diagnosis of {D} was established.",
+    "Based on these findings, {D} was diagnosed.",
+)
 SECONDARY = ("In addition, {L} {was} diagnosed.", "The course was complicated by {L}.")
-DIFFERENTIALS = ("Differential diagnoses included {L}.", "{LC} {was} considered in the differential diagnosis.",
-                 "The differential diagnosis comprised {L}.")
+DIFFERENTIALS = (
+    "Differential diagnoses included {L}.",
+    "{LC} {was} considered in the differential diagnosis.",
+    "The differential diagnosis comprised {L}.",
+)
 BIOPSY = ("{B} showed {L}.", "{B} revealed {L}.")
-REMARK = ("This case illustrates that {D} should be considered early in patients with a similar presentation.",
-          "Early recognition of {D} allows timely treatment and helps to avoid complications.")
+REMARK = (
+    "This case illustrates that {D} should be considered early in patients with a similar presentation.",
+    "Early recognition of {D} allows timely treatment and helps to avoid complications.",
+)
 MISSING_DIAGNOSIS = "A final diagnosis was not documented in the available records."
 INCIDENTAL = "{S} had been referred after an incidental finding during a routine check-up and reported no complaints."
 
@@ -91,13 +136,17 @@ def _intro(case: Case, rng, who: _Who) -> str:
     np = capitalise(who.np)
     if case.age_stated:
         age = case.age_text("en")
-        frames = (f"{np} aged {age} presented {setting}{with_}.",
-                  f"We report the case of {who.np}, {age} of age, who was admitted {setting}{because}.",
-                  f"{np}, {age} old, was referred {setting}{with_}.")
+        frames = (
+            f"{np} aged {age} presented {setting}{with_}.",
+            f"We report the case of {who.np}, {age} of age, who was admitted {setting}{because}.",
+            f"{np}, {age} old, was referred {setting}{with_}.",
+        )
     else:
-        frames = (f"{np} presented {setting}{with_}.",
-                  f"We report the case of {who.np} who was admitted {setting}{because}.",
-                  f"{np} was referred {setting}{with_}.")
+        frames = (
+            f"{np} presented {setting}{with_}.",
+            f"We report the case of {who.np} who was admitted {setting}{because}.",
+            f"{np} was referred {setting}{with_}.",
+        )
     return rng.choice(frames)
 
 
@@ -171,5 +220,6 @@ def title_en(case: Case, rng: random.Random) -> str:
         return rng.choice(("A diagnostic challenge: a case report", "Case report of unexplained symptoms"))
     dx = case.primary.en
     who = _Who(case, rng)
-    return rng.choice((f"{capitalise(dx)}: a case report", f"An unusual presentation of {dx}",
-                       f"{capitalise(dx)} in {who.np}"))
+    return rng.choice(
+        (f"{capitalise(dx)}: a case report", f"An unusual presentation of {dx}", f"{capitalise(dx)} in {who.np}")
+    )

@@ -24,8 +24,13 @@ PERSONS = {
     ("infant", "female"): ("ein weiblicher Säugling", "einen weiblichen Säugling", "der Säugling", "der", "Säugling"),
     ("infant", None): ("ein Säugling", "einen Säugling", "der Säugling", "der", "Säugling"),
     ("toddler", "male"): ("ein männliches Kleinkind", "ein männliches Kleinkind", "das Kleinkind", "das", "Kleinkind"),
-    ("toddler", "female"): ("ein weibliches Kleinkind", "ein weibliches Kleinkind", "das Kleinkind", "das",
-                            "Kleinkind"),
+    ("toddler", "female"): (
+        "ein weibliches Kleinkind",
+        "ein weibliches Kleinkind",
+        "das Kleinkind",
+        "das",
+        "Kleinkind",
+    ),
     ("toddler", None): ("ein Kleinkind", "ein Kleinkind", "das Kleinkind", "das", "Kleinkind"),
     ("child", "male"): ("ein männliches Kind", "ein männliches Kind", "das Kind", "das", "Kind"),
     ("child", "female"): ("ein weibliches Kind", "ein weibliches Kind", "das Kind", "das", "Kind"),
@@ -33,35 +38,57 @@ PERSONS = {
 }
 
 FRAMES = {
-    "symptoms": ("Aktuelle Beschwerden: {L}.", "{D} berichtete über folgende Beschwerden: {L}.",
-                 "Leitsymptome bei Aufnahme: {L}.", "Bei Aufnahme bestanden folgende Symptome: {L}."),
-    "exam": ("Klinischer Befund: {L}.", "Bei der körperlichen Untersuchung fanden sich: {L}.",
-             "Untersuchungsbefund: {L}."),
-    "history": ("Vorgeschichte: {L}.", "Anamnestisch bekannt: {L}.", "Aus der Vorgeschichte ist Folgendes bekannt: {L}."),
+    "symptoms": (
+        "Aktuelle Beschwerden: {L}.",
+        "{D} berichtete über folgende Beschwerden: {L}.",
+        "Leitsymptome bei Aufnahme: {L}.",
+        "Bei Aufnahme bestanden folgende Symptome: {L}.",
+    ),
+    "exam": (
+        "Klinischer Befund: {L}.",
+        "Bei der körperlichen Untersuchung fanden sich: {L}.",
+        "Untersuchungsbefund: {L}.",
+    ),
+    "history": (
+        "Vorgeschichte: {L}.",
+        "Anamnestisch bekannt: {L}.",
+        "Aus der Vorgeschichte ist Folgendes bekannt: {L}.",
+    ),
     "comorbidities": ("Begleiterkrankungen: {L}.", "Nebendiagnosen: {L}.", "Als Begleiterkrankungen bestehen: {L}."),
     "lifestyle": ("Lebensstil: {L}.", "Zum Lebensstil: {L}.", "Gewohnheiten: {L}."),
     "social": ("Sozialanamnese: {L}.", "Zur sozialen Situation: {L}."),
     "family": ("Familienanamnese: {L}.", "In der Familie bekannt: {L}."),
     "tests": ("Diagnostik: {L}.", "Apparative Diagnostik: {L}.", "Folgende Untersuchungen wurden durchgeführt: {L}."),
     "labs": ("Labor: {L}.", "Laborchemisch: {L}.", "Laborwerte bei Aufnahme: {L}."),
-    "drugs": ("Medikamentöse Therapie: {L}.", "Therapie: {L}.",
-              "Es wurde folgende medikamentöse Behandlung durchgeführt: {L}."),
-    "interventions": ("Interventionelle Therapie: {L}.", "Durchgeführte Eingriffe und Maßnahmen: {L}.",
-                      "Therapeutische Maßnahmen: {L}."),
+    "drugs": (
+        "Medikamentöse Therapie: {L}.",
+        "Therapie: {L}.",
+        "Es wurde folgende medikamentöse Behandlung durchgeführt: {L}.",
+    ),
+    "interventions": (
+        "Interventionelle Therapie: {L}.",
+        "Durchgeführte Eingriffe und Maßnahmen: {L}.",
+        "Therapeutische Maßnahmen: {L}.",
+    ),
     "outcomes": ("Verlauf: {L}.", "Im weiteren Verlauf: {L}.", "Verlauf und Nachsorge: {L}."),
 }
-CHILD_SYMPTOMS = ("Die Eltern berichteten über folgende Beschwerden: {L}.", "Aktuelle Beschwerden: {L}.",
-                  "Leitsymptome bei Aufnahme: {L}.")
+CHILD_SYMPTOMS = (
+    "Die Eltern berichteten über folgende Beschwerden: {L}.",
+    "Aktuelle Beschwerden: {L}.",
+    "Leitsymptome bei Aufnahme: {L}.",
+)
 DIAGNOSIS = ("Diagnose: {D}.", "Abschließende Diagnose: {D}.", "Zusammenfassend ergab sich die Diagnose: {D}.")
 SECONDARY = ("Zusätzlich diagnostiziert: {L}.", "Im Verlauf kompliziert durch: {L}.")
 DIFFERENTIALS = ("Differenzialdiagnostisch erwogen: {L}.", "Differenzialdiagnosen: {L}.")
 BIOPSY = ("{B}: {L}.", "Befund ({b}): {L}.")
-REMARK = ("Der Fall verdeutlicht, dass bei ähnlicher Symptomatik frühzeitig an folgende Diagnose gedacht werden "
-          "sollte: {D}.",
-          "Eine frühe Diagnose ermöglicht eine rasche Behandlung und hilft, Komplikationen zu vermeiden ({D}).")
+REMARK = (
+    "Der Fall verdeutlicht, dass bei ähnlicher Symptomatik frühzeitig an folgende Diagnose gedacht werden sollte: {D}.",
+    "Eine frühe Diagnose ermöglicht eine rasche Behandlung und hilft, Komplikationen zu vermeiden ({D}).",
+)
 MISSING_DIAGNOSIS = "Eine abschließende Diagnose ist in den vorliegenden Unterlagen nicht dokumentiert."
-INCIDENTAL = ("Die Vorstellung erfolgte nach einem Zufallsbefund bei einer Routineuntersuchung; "
-              "Beschwerden bestanden nicht.")
+INCIDENTAL = (
+    "Die Vorstellung erfolgte nach einem Zufallsbefund bei einer Routineuntersuchung; Beschwerden bestanden nicht."
+)
 
 
 def join_de(items: list[Bi]) -> str:
@@ -86,12 +113,16 @@ def _intro(case: Case, rng) -> str:
     if case.age_stated:
         age_nom = case.age_text("de")
         age_dat = age_nom + "n"  # "45 Jahre" -> "im Alter von 45 Jahren", "8 Monate" -> "8 Monaten"
-        frames += [f"{capitalise(np)} im Alter von {age_dat} stellte sich {at} vor.",
-                   f"Wir berichten über {np_acc} im Alter von {age_dat}, {relative} {admitted} aufgenommen wurde."]
+        frames += [
+            f"{capitalise(np)} im Alter von {age_dat} stellte sich {at} vor.",
+            f"Wir berichten über {np_acc} im Alter von {age_dat}, {relative} {admitted} aufgenommen wurde.",
+        ]
         head = [noun, age_nom]
     else:
-        frames += [f"{capitalise(np)} stellte sich {at} vor.",
-                   f"Wir berichten über {np_acc}, {relative} {admitted} aufgenommen wurde."]
+        frames += [
+            f"{capitalise(np)} stellte sich {at} vor.",
+            f"Wir berichten über {np_acc}, {relative} {admitted} aufgenommen wurde.",
+        ]
         head = [noun]
     if case.gender_stated:
         head.append(case.gender_text("de"))

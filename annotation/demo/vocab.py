@@ -48,7 +48,7 @@ def spec_tags(spec: str | tuple) -> tuple[set[str], str]:
     tags = set()
     while m := TAG_RE.match(text):
         tags.add(m.group(1))
-        text = text[m.end():]
+        text = text[m.end() :]
     return tags, text
 
 
@@ -93,8 +93,7 @@ def pick(rng: random.Random, pool, k: int, person: Person, used: set[str], exclu
 
     def usable(spec) -> bool:
         text = english_template(spec)
-        return (spec_fits(spec, person) and text not in used
-                and not any(word in text for word in exclude))
+        return spec_fits(spec, person) and text not in used and not any(word in text for word in exclude)
 
     candidates = []
     for entry in pool:
@@ -262,8 +261,10 @@ ADULT_COMORBIDITIES: tuple = (
 ADULT_FAMILY: tuple = (
     ("myocardial infarction in the father at {v} years | Myokardinfarkt des Vaters mit {v} Jahren", 45, 65),
     "breast cancer in the mother | Mammakarzinom der Mutter",
-    ["type 2 diabetes mellitus in the mother | Diabetes mellitus Typ 2 der Mutter",
-     "type 2 diabetes mellitus in the father | Diabetes mellitus Typ 2 des Vaters"],
+    [
+        "type 2 diabetes mellitus in the mother | Diabetes mellitus Typ 2 der Mutter",
+        "type 2 diabetes mellitus in the father | Diabetes mellitus Typ 2 des Vaters",
+    ],
     "arterial hypertension in a brother | arterielle Hypertonie bei einem Bruder",
     "hypothyroidism in a sister | Hypothyreose bei einer Schwester",
     "colorectal cancer in the father | kolorektales Karzinom des Vaters",
@@ -280,9 +281,11 @@ CHILD_LIFESTYLE_GROUPS: tuple[tuple, ...] = (
 )
 
 CHILD_SOCIAL_GROUPS: tuple[tuple, ...] = (
-    ("lives with both parents and an older sibling | lebt mit beiden Eltern und einem älteren Geschwisterkind",
-     "single-parent household | alleinerziehender Haushalt",
-     "family recently moved into a shared accommodation | Familie kürzlich in eine Gemeinschaftsunterkunft gezogen"),
+    (
+        "lives with both parents and an older sibling | lebt mit beiden Eltern und einem älteren Geschwisterkind",
+        "single-parent household | alleinerziehender Haushalt",
+        "family recently moved into a shared accommodation | Familie kürzlich in eine Gemeinschaftsunterkunft gezogen",
+    ),
     ("older sibling with a recent cold | älteres Geschwisterkind mit kürzlicher Erkältung",),
 )
 
@@ -310,14 +313,22 @@ CHILD_FAMILY: tuple = (
 
 # --- sentences that carry no extractable facts -------------------------------------------
 
-CONSENT_ADULT = Bi("Written informed consent for publication was obtained from the patient.",
-                   "Eine schriftliche Einwilligung zur Veröffentlichung liegt vor.")
-CONSENT_CHILD = Bi("Written informed consent for publication was obtained from the parents.",
-                   "Eine schriftliche Einwilligung der Eltern zur Veröffentlichung liegt vor.")
-CONFERENCE = Bi("The case was discussed in the interdisciplinary case conference.",
-                "Der Fall wurde in der interdisziplinären Fallkonferenz besprochen.")
-ANONYMISED = Bi("All identifying details have been removed from this report.",
-                "Alle identifizierenden Angaben wurden aus diesem Bericht entfernt.")
+CONSENT_ADULT = Bi(
+    "Written informed consent for publication was obtained from the patient.",
+    "Eine schriftliche Einwilligung zur Veröffentlichung liegt vor.",
+)
+CONSENT_CHILD = Bi(
+    "Written informed consent for publication was obtained from the parents.",
+    "Eine schriftliche Einwilligung der Eltern zur Veröffentlichung liegt vor.",
+)
+CONFERENCE = Bi(
+    "The case was discussed in the interdisciplinary case conference.",
+    "Der Fall wurde in der interdisziplinären Fallkonferenz besprochen.",
+)
+ANONYMISED = Bi(
+    "All identifying details have been removed from this report.",
+    "Alle identifizierenden Angaben wurden aus diesem Bericht entfernt.",
+)
 
 # General remarks for the discussion; they name no finding, so they carry no gold.
 GENERAL_DISCUSSION: tuple = (

@@ -73,8 +73,9 @@ def utf8_chunks(
                 data = data[len(codecs.BOM_UTF8) :]
                 offset += len(codecs.BOM_UTF8)
             elif data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                raise ReadError("not valid UTF-8 at byte 0: the file starts with a UTF-16 byte order mark; "
-                                "save the file as UTF-8")
+                raise ReadError(
+                    "not valid UTF-8 at byte 0: the file starts with a UTF-16 byte order mark; save the file as UTF-8"
+                )
         nul = data.find(b"\x00")
         part = data if nul < 0 else data[:nul]  # an invalid byte before the NUL is named first
         try:
@@ -85,12 +86,13 @@ def utf8_chunks(
             # previous chunk; exc.object is pending bytes + this part.
             pending = len(exc.object) - len(part)
             raise ReadError(
-                f"not valid UTF-8 at byte {offset + exc.start - pending} (0x{bad}); "
-                "save the file as UTF-8"
+                f"not valid UTF-8 at byte {offset + exc.start - pending} (0x{bad}); save the file as UTF-8"
             ) from None
         if nul >= 0:
-            raise ReadError(f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16 "
-                            "or binary?); save the file as UTF-8")
+            raise ReadError(
+                f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16 "
+                "or binary?); save the file as UTF-8"
+            )
         offset += len(data)
         if text:
             yield text
@@ -214,8 +216,11 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
     if first is None:
         raise ReadError("no records")
     if first == "{":
-        raise ReadError("expected a JSON array of records, got a JSON object (for JSON lines, name the "
-                        "file .jsonl or pass --format jsonl)", line=buf.line)
+        raise ReadError(
+            "expected a JSON array of records, got a JSON object (for JSON lines, name the "
+            "file .jsonl or pass --format jsonl)",
+            line=buf.line,
+        )
     if first != "[":
         raise ReadError(f"invalid JSON: expected '[' at the start, got {first!r}", line=buf.line)
     buf.advance(buf.pos + 1)
@@ -226,8 +231,7 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
         number += 1
         start_line = buf.line
         if buf.skip_ws() is None:
-            raise ReadError("invalid JSON: the file ends inside the array (truncated?)",
-                            record=number, line=buf.line)
+            raise ReadError("invalid JSON: the file ends inside the array (truncated?)", record=number, line=buf.line)
         start_line = buf.line
         want = 0
         while True:
@@ -245,8 +249,7 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
                     msg = f"invalid JSON: {exc.msg}"
                 raise ReadError(msg, record=number, line=line) from None
             except RecursionError:
-                raise ReadError(f"nesting deeper than {max_depth} levels", record=number,
-                                line=start_line) from None
+                raise ReadError(f"nesting deeper than {max_depth} levels", record=number, line=start_line) from None
             except ValueError as exc:
                 raise ReadError(_value_problem(exc), record=number, line=start_line) from None
             if end >= len(buf.text) and not buf.eof:
@@ -261,27 +264,26 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
         if _too_deep(value, buf.text, start, end, max_depth - 1):
             yield RawRecord(number, start_line, error=f"nesting deeper than {max_depth} levels")
         else:
-            yield RawRecord(number, start_line, value,
-                            may_hold_unstorable=buf.text.find("\\u", start, end) >= 0)
+            yield RawRecord(number, start_line, value, may_hold_unstorable=buf.text.find("\\u", start, end) >= 0)
         nxt = buf.skip_ws()
         if nxt == ",":
             buf.advance(buf.pos + 1)
             if buf.skip_ws() == "]":
-                raise ReadError("invalid JSON: trailing comma after the last record",
-                                record=number, line=buf.line)
+                raise ReadError("invalid JSON: trailing comma after the last record", record=number, line=buf.line)
             continue
         if nxt == "]":
             buf.advance(buf.pos + 1)
             trailing = buf.skip_ws()
             if trailing is not None:
-                raise ReadError(f"invalid JSON: unexpected {trailing!r} after the closing ']'",
-                                line=buf.line)
+                raise ReadError(f"invalid JSON: unexpected {trailing!r} after the closing ']'", line=buf.line)
             return
         if nxt is None:
-            raise ReadError("invalid JSON: the file ends inside the array (missing ']'; truncated?)",
-                            record=number, line=buf.line)
-        raise ReadError(f"invalid JSON: expected ',' or ']' after this record, got {nxt!r}",
-                        record=number, line=buf.line)
+            raise ReadError(
+                "invalid JSON: the file ends inside the array (missing ']'; truncated?)", record=number, line=buf.line
+            )
+        raise ReadError(
+            f"invalid JSON: expected ',' or ']' after this record, got {nxt!r}", record=number, line=buf.line
+        )
 
 
 def iter_lines(chunks: Iterator[str]) -> Iterator[str]:
@@ -363,8 +365,7 @@ def read_csv(chunks: Iterator[str]) -> Iterator[RawRecord]:
         raise ReadError(f"CSV header repeats column(s): {', '.join(dupes)}", line=header_start)
     for required in ("patient_id", "report"):
         if required not in header:
-            raise ReadError(f"CSV header must hold '{required}' (found: {', '.join(header)})",
-                            line=header_start)
+            raise ReadError(f"CSV header must hold '{required}' (found: {', '.join(header)})", line=header_start)
     number = 0
     prev_line = reader.line_num
     while True:
@@ -379,8 +380,12 @@ def read_csv(chunks: Iterator[str]) -> Iterator[RawRecord]:
             continue
         number += 1
         if len(row) != len(header):
-            yield RawRecord(number, start, header_line=header_start,
-                            error=f"expected {len(header)} columns as in the header, got {len(row)}")
+            yield RawRecord(
+                number,
+                start,
+                header_line=header_start,
+                error=f"expected {len(header)} columns as in the header, got {len(row)}",
+            )
             continue
         yield RawRecord(number, start, dict(zip(header, row, strict=True)), header_line=header_start)
     if number == 0:

@@ -142,8 +142,12 @@ def _given(value: Any, default: str) -> Any:
     return value
 
 
-def parse_record(value: Any, opts: RecordOptions, *, check_text: bool = True,
-                 ) -> tuple[ParsedRecord | None, list[tuple[str | None, str]]]:
+def parse_record(
+    value: Any,
+    opts: RecordOptions,
+    *,
+    check_text: bool = True,
+) -> tuple[ParsedRecord | None, list[tuple[str | None, str]]]:
     """Validate one decoded record. Returns the parsed record or the problems found.
 
     ``check_text=False`` skips the search for unstorable characters when the reader has
@@ -208,8 +212,7 @@ def parse_record(value: Any, opts: RecordOptions, *, check_text: bool = True,
                     dropped += 1
                     continue
                 what = "column" if opts.csv else "category"
-                problems.append((path, f"unknown {what} (not in the project schema; "
-                                       "use --drop-unknown to drop it)"))
+                problems.append((path, f"unknown {what} (not in the project schema; use --drop-unknown to drop it)"))
                 continue
             if raw is None:
                 summary[key] = NA

@@ -30,8 +30,18 @@ def documents_insert(*, project_id: int, records: Sequence[ParsedRecord]) -> lis
     reset_queries()
     if connection.vendor != "postgresql":
         created = Document.objects.bulk_create(
-            [Document(project_id=project_id, external_id=r.external_id, language=r.language, text=r.report,
-                      split=r.split, metadata=r.metadata, content_hash=r.content_hash) for r in records],
+            [
+                Document(
+                    project_id=project_id,
+                    external_id=r.external_id,
+                    language=r.language,
+                    text=r.report,
+                    split=r.split,
+                    metadata=r.metadata,
+                    content_hash=r.content_hash,
+                )
+                for r in records
+            ],
             batch_size=BATCH_SIZE,
         )
         return [d.pk for d in created]
@@ -46,8 +56,20 @@ def documents_insert(*, project_id: int, records: Sequence[ParsedRecord]) -> lis
         columns = "id, project_id, external_id, language, text, split, metadata, content_hash, created_at, updated_at"
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for pk, r in zip(ids, records, strict=True):
-                copy.write_row((pk, project_id, r.external_id, r.language, r.report, r.split,
-                                _json(r.metadata), r.content_hash, now, now))
+                copy.write_row(
+                    (
+                        pk,
+                        project_id,
+                        r.external_id,
+                        r.language,
+                        r.report,
+                        r.split,
+                        _json(r.metadata),
+                        r.content_hash,
+                        now,
+                        now,
+                    )
+                )
     return ids
 
 

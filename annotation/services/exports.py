@@ -81,8 +81,15 @@ def _counted(records: Iterator[dict], on_record: Callable[[], None]) -> Iterator
         yield record
 
 
-def gold_export(*, project: Project, out: TextIO, fmt: str = "jsonl", filters: GoldFilter = GoldFilter(),
-                with_metadata: bool = False, on_record: Callable[[], None] | None = None) -> int:
+def gold_export(
+    *,
+    project: Project,
+    out: TextIO,
+    fmt: str = "jsonl",
+    filters: GoldFilter = GoldFilter(),
+    with_metadata: bool = False,
+    on_record: Callable[[], None] | None = None,
+) -> int:
     """Write the project's gold to ``out``; returns the number of records.
 
     ``on_record`` (e.g. a progress bar's update) is called once per record written.
@@ -109,7 +116,14 @@ def gold_export(*, project: Project, out: TextIO, fmt: str = "jsonl", filters: G
         writer.writerow(["patient_id", "language", "split", "report", *keys])
         for record in records:
             summary = record["summary"]
-            writer.writerow([record["patient_id"], record["language"], record["split"], record["report"],
-                             *(summary[k] for k in keys)])
+            writer.writerow(
+                [
+                    record["patient_id"],
+                    record["language"],
+                    record["split"],
+                    record["report"],
+                    *(summary[k] for k in keys),
+                ]
+            )
             count += 1
     return count

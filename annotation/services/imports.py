@@ -51,12 +51,20 @@ class ImportResult:
     dropped: int = 0
 
     def summary_line(self) -> str:
-        return (f"imported {self.new} new, {self.unchanged} unchanged, {self.replaced} replaced "
-                f"({self.set_to_na} values set to N/A, {self.dropped} dropped)")
+        return (
+            f"imported {self.new} new, {self.unchanged} unchanged, {self.replaced} replaced "
+            f"({self.set_to_na} values set to N/A, {self.dropped} dropped)"
+        )
 
     def as_dict(self) -> dict:
-        return {"new": self.new, "unchanged": self.unchanged, "replaced": self.replaced,
-                "set_to_na": self.set_to_na, "dropped": self.dropped, "summary": self.summary_line()}
+        return {
+            "new": self.new,
+            "unchanged": self.unchanged,
+            "replaced": self.replaced,
+            "set_to_na": self.set_to_na,
+            "dropped": self.dropped,
+            "summary": self.summary_line(),
+        }
 
 
 class _Problems:
@@ -74,10 +82,11 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.total:
-            first = self.kept[0].format()[len("error: "):]
+            first = self.kept[0].format()[len("error: ") :]
             summary = first if self.total == 1 else f"{self.total} problems; the first: {first}"
-            raise ApplicationError(f"import refused, nothing was written: {summary}",
-                                   problems=self.kept, total=self.total)
+            raise ApplicationError(
+                f"import refused, nothing was written: {summary}", problems=self.kept, total=self.total
+            )
 
 
 @dataclass
@@ -89,14 +98,18 @@ class _Existing:
 
     def same_as(self, record: ParsedRecord) -> bool:
         return self.content_hash == record.content_hash and (
-            record.metadata_hash is None or record.metadata_hash == self.metadata_hash)
+            record.metadata_hash is None or record.metadata_hash == self.metadata_hash
+        )
 
 
 def _existing_documents(project: Project) -> dict[tuple[str, str], _Existing]:
     rows = Document.objects.filter(project=project).values_list(
-        "id", "external_id", "language", "content_hash", "metadata", "gold__origin")
-    return {(ext, lang): _Existing(pk, h, metadata_hash(meta), origin == GoldOrigin.ADJUDICATED)
-            for pk, ext, lang, h, meta, origin in rows.iterator(chunk_size=5000)}
+        "id", "external_id", "language", "content_hash", "metadata", "gold__origin"
+    )
+    return {
+        (ext, lang): _Existing(pk, h, metadata_hash(meta), origin == GoldOrigin.ADJUDICATED)
+        for pk, ext, lang, h, meta, origin in rows.iterator(chunk_size=5000)
+    }
 
 
 class _Writer:
@@ -121,27 +134,42 @@ class _Writer:
     def flush(self) -> None:
         if self.new:
             ids = documents_insert(project_id=self.project.pk, records=self.new)
-            gold_insert(rows=[(pk, r.summary) for pk, r in zip(ids, self.new, strict=True) if r.summary is not None],
-                        origin=GoldOrigin.IMPORTED, provenance=self.provenance)
+            gold_insert(
+                rows=[(pk, r.summary) for pk, r in zip(ids, self.new, strict=True) if r.summary is not None],
+                origin=GoldOrigin.IMPORTED,
+                provenance=self.provenance,
+            )
             self.new = []
         if self.replace:
             now = timezone.now()
             fields = ["text", "split", "content_hash", "updated_at"]
             for with_metadata in (True, False):
                 # A record without metadata keeps the document's metadata.
-                docs = [Document(pk=existing.id, text=r.report, split=r.split, metadata=r.metadata,
-                                 content_hash=r.content_hash, updated_at=now)
-                        for existing, r in self.replace if bool(r.metadata) == with_metadata]
+                docs = [
+                    Document(
+                        pk=existing.id,
+                        text=r.report,
+                        split=r.split,
+                        metadata=r.metadata,
+                        content_hash=r.content_hash,
+                        updated_at=now,
+                    )
+                    for existing, r in self.replace
+                    if bool(r.metadata) == with_metadata
+                ]
                 if docs:
-                    Document.objects.bulk_update(docs, [*fields, "metadata"] if with_metadata else fields,
-                                                 batch_size=BATCH_SIZE)
+                    Document.objects.bulk_update(
+                        docs, [*fields, "metadata"] if with_metadata else fields, batch_size=BATCH_SIZE
+                    )
             # Adjudicated gold is never overwritten by an import; imported gold is replaced.
             replaceable = [e.id for e, _ in self.replace if not e.adjudicated]
             Gold.objects.filter(document_id__in=replaceable).delete()
             Gold.objects.bulk_create(
-                [Gold(document_id=e.id, values=r.summary, origin=GoldOrigin.IMPORTED,
-                      provenance=self.provenance)
-                 for e, r in self.replace if not e.adjudicated and r.summary is not None],
+                [
+                    Gold(document_id=e.id, values=r.summary, origin=GoldOrigin.IMPORTED, provenance=self.provenance)
+                    for e, r in self.replace
+                    if not e.adjudicated and r.summary is not None
+                ],
                 batch_size=BATCH_SIZE,
             )
             self.replace = []
@@ -152,9 +180,11 @@ def translations_link(*, project: Project) -> int:
     original = Document.objects.filter(
         project=project, language=ORIGINAL_LANGUAGE, external_id=OuterRef("external_id")
     ).values("id")[:1]
-    return (Document.objects.filter(project=project, translation_of__isnull=True)
-            .exclude(language=ORIGINAL_LANGUAGE)
-            .update(translation_of=Subquery(original)))
+    return (
+        Document.objects.filter(project=project, translation_of__isnull=True)
+        .exclude(language=ORIGINAL_LANGUAGE)
+        .update(translation_of=Subquery(original))
+    )
 
 
 SNIFF_BYTES = 1 << 20
@@ -199,8 +229,10 @@ def _undetected_problem(head: bytes, stream: IO[bytes]) -> str:
         next(utf8_chunks(stream), None)  # decodes the first chunk only; we refuse anyway
     except ReadError as exc:
         return exc.message
-    return ("cannot tell the format: the first character is neither '[' nor '{'; name the file "
-            ".json, .jsonl or .csv, or pass --format")
+    return (
+        "cannot tell the format: the first character is neither '[' nor '{'; name the file "
+        ".json, .jsonl or .csv, or pass --format"
+    )
 
 
 def dataset_import(
@@ -232,8 +264,14 @@ def dataset_import(
         raise ApplicationError(
             f"{name}: file is {size} bytes, over the limit of {limit} bytes "
             "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit",
-            problems=[Problem(f"file is {size} bytes, over the limit of {limit} bytes "
-                              "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit", file=name)])
+            problems=[
+                Problem(
+                    f"file is {size} bytes, over the limit of {limit} bytes "
+                    "(ELMTEX_IMPORT_MAX_BYTES); split the file or raise the limit",
+                    file=name,
+                )
+            ],
+        )
     if fmt == "auto":
         fmt = detect_format(name, b"")
         if fmt is None:
@@ -246,8 +284,9 @@ def dataset_import(
         raise ApplicationError(f"--format: expected auto, {', '.join(FORMATS)}, got {fmt!r}")
 
     schema_keys = tuple(project.categories.order_by("order").values_list("key", flat=True))
-    opts = RecordOptions(schema_keys=schema_keys, language=language, split=split_value,
-                         drop_unknown=drop_unknown, csv=fmt == "csv")
+    opts = RecordOptions(
+        schema_keys=schema_keys, language=language, split=split_value, drop_unknown=drop_unknown, csv=fmt == "csv"
+    )
     problems = _Problems(name)
     result = ImportResult()
     read_bytes = 0
@@ -277,11 +316,17 @@ def dataset_import(
                     if unknown and not drop_unknown:
                         for column in unknown:
                             if column:
-                                problems.add("unknown column (not in the project schema; use --drop-unknown "
-                                             "to drop it)", line=raw.header_line, field=column)
+                                problems.add(
+                                    "unknown column (not in the project schema; use --drop-unknown to drop it)",
+                                    line=raw.header_line,
+                                    field=column,
+                                )
                             else:
-                                problems.add("a column without a name (a trailing comma?); name it after a "
-                                             "schema key or use --drop-unknown to drop it", line=raw.header_line)
+                                problems.add(
+                                    "a column without a name (a trailing comma?); name it after a "
+                                    "schema key or use --drop-unknown to drop it",
+                                    line=raw.header_line,
+                                )
                         break
                 record, record_problems = parse_record(raw.value, opts, check_text=raw.may_hold_unstorable)
                 for field, message in record_problems:
@@ -291,9 +336,13 @@ def dataset_import(
                 key = (record.external_id, record.language)
                 if key in seen:
                     first_number, first_line = seen[key]
-                    problems.add(f"duplicate id {record.external_id!r} (language {record.language}): "
-                                 f"also record {first_number} (line {first_line})",
-                                 record=raw.number, line=raw.line, field="patient_id")
+                    problems.add(
+                        f"duplicate id {record.external_id!r} (language {record.language}): "
+                        f"also record {first_number} (line {first_line})",
+                        record=raw.number,
+                        line=raw.line,
+                        field="patient_id",
+                    )
                     continue
                 seen[key] = (raw.number, raw.line)
                 known = existing.get(key)
@@ -301,9 +350,13 @@ def dataset_import(
                     result.unchanged += 1
                     continue
                 if known is not None and not update:
-                    problems.add(f"id {record.external_id!r} (language {record.language}) is already in "
-                                 "the project with different content; pass --update to replace it",
-                                 record=raw.number, line=raw.line, field="patient_id")
+                    problems.add(
+                        f"id {record.external_id!r} (language {record.language}) is already in "
+                        "the project with different content; pass --update to replace it",
+                        record=raw.number,
+                        line=raw.line,
+                        field="patient_id",
+                    )
                     continue
                 if problems.total:
                     continue  # keep validating to list more problems, but write nothing more

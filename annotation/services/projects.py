@@ -35,8 +35,9 @@ def schema_resolve(schema: str) -> list[CategorySpec]:
 
 
 @transaction.atomic
-def project_create(*, slug: str, name: str, categories: list[CategorySpec], description: str = "",
-                   created_by=None) -> Project:
+def project_create(
+    *, slug: str, name: str, categories: list[CategorySpec], description: str = "", created_by=None
+) -> Project:
     try:
         validate_slug(slug)
     except ValidationError:
@@ -50,13 +51,19 @@ def project_create(*, slug: str, name: str, categories: list[CategorySpec], desc
     if len(name.strip()) > MAX_NAME_CHARS:
         raise ApplicationError(f"project name is longer than {MAX_NAME_CHARS} characters")
     try:
-        project = Project.objects.create(slug=slug, name=name.strip(), description=description,
-                                         created_by=created_by)
+        project = Project.objects.create(slug=slug, name=name.strip(), description=description, created_by=created_by)
     except IntegrityError:
         raise ApplicationError(f"project {slug!r} already exists; choose another slug") from None
     Category.objects.bulk_create(
-        Category(project=project, key=c.key, label=c.label, guideline=c.guideline,
-                 text_metrics=c.text_metrics, entity_metrics=c.entity_metrics, order=i)
+        Category(
+            project=project,
+            key=c.key,
+            label=c.label,
+            guideline=c.guideline,
+            text_metrics=c.text_metrics,
+            entity_metrics=c.entity_metrics,
+            order=i,
+        )
         for i, c in enumerate(categories)
     )
     if created_by is not None:
@@ -65,8 +72,9 @@ def project_create(*, slug: str, name: str, categories: list[CategorySpec], desc
 
 
 @transaction.atomic
-def member_add(*, project: Project, username: str, role: str, create: bool = False,
-               password: str | None = None, email: str = "") -> Membership:
+def member_add(
+    *, project: Project, username: str, role: str, create: bool = False, password: str | None = None, email: str = ""
+) -> Membership:
     """Give ``username`` a role in ``project`` (an existing member's role is changed)."""
     if role not in Role.values:
         raise ApplicationError(f"role {role!r} is not one of {', '.join(Role.values)}")
@@ -80,8 +88,9 @@ def member_add(*, project: Project, username: str, role: str, create: bool = Fal
         try:
             User.username_validator(username)
         except ValidationError:
-            raise ApplicationError(f"username {username!r} is not valid; use letters, digits and "
-                                   "@ . + - _ only") from None
+            raise ApplicationError(
+                f"username {username!r} is not valid; use letters, digits and @ . + - _ only"
+            ) from None
         user = User.objects.create_user(username=username, email=email)
         if password:
             user.set_password(password)

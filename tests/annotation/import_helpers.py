@@ -63,8 +63,9 @@ def error_prefix(path, record: int, line: int, field: str | None) -> str:
     return f"error: {path}: record {record} (line {line}): " + (f"{field}: " if field else "")
 
 
-def assert_refused(result, *, before: tuple[int, int], path=None, record=None, line=None, field=None,
-                   problem: str | None = None) -> str:
+def assert_refused(
+    result, *, before: tuple[int, int], path=None, record=None, line=None, field=None, problem: str | None = None
+) -> str:
     """Exit 1, nothing written, no traceback; when a location is given, some error line
     carries exactly that location (and ``problem`` in its text). Returns that line."""
     assert result.code == 1, (result.code, result.out, result.err)

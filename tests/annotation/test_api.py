@@ -50,8 +50,15 @@ API_URLS = api_urls()
 
 
 def test_url_walk_finds_the_whole_api():
-    for url in ["/api/health/", "/api/schema/", "/api/docs/", "/api/redoc/", "/api/projects/",
-                "/api/projects/p1/imports/", "/api/projects/p1/documents/1/gold/"]:
+    for url in [
+        "/api/health/",
+        "/api/schema/",
+        "/api/docs/",
+        "/api/redoc/",
+        "/api/projects/",
+        "/api/projects/p1/imports/",
+        "/api/projects/p1/documents/1/gold/",
+    ]:
         assert url in API_URLS
 
 
@@ -104,34 +111,89 @@ def _upload():
 # name: (method, url, body or a callable making it, format, {role: status})
 MATRIX = {
     "project-list": ("get", "/api/projects/", None, None, dict.fromkeys(ROLES, 200)),
-    "project-create": ("post", "/api/projects/", {"slug": "p9", "name": "Nine"}, "json",
-                       {"researcher": 403, "reviewer": 403, "annotator": 403, "outsider": 403, "staff": 201}),
-    "project-detail": ("get", "/api/projects/p1/", None, None,
-                       {"researcher": 200, "reviewer": 200, "annotator": 200, "outsider": 404, "staff": 200}),
-    "categories": ("get", "/api/projects/p1/categories/", None, None,
-                   {"researcher": 200, "reviewer": 200, "annotator": 200, "outsider": 404, "staff": 200}),
-    "members-list": ("get", "/api/projects/p1/members/", None, None,
-                     {"researcher": 200, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 200}),
-    "members-add": ("post", "/api/projects/p1/members/", {"username": "newbie", "role": "annotator", "create": True},
-                    "json", {"researcher": 201, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 201}),
-    "members-remove": ("delete", "/api/projects/p1/members/extra/", None, None,
-                       {"researcher": 204, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 204}),
-    "documents": ("get", "/api/projects/p1/documents/", None, None,
-                  {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 404, "staff": 200}),
-    "document-detail": ("get", "/api/projects/p1/documents/{doc}/", None, None,
-                        {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 404, "staff": 200}),
-    "gold": ("get", "/api/projects/p1/documents/{doc}/gold/", None, None,
-             {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 404, "staff": 200}),
-    "import": ("post", "/api/projects/p1/imports/", _upload, "multipart",
-               {"researcher": 201, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 201}),
+    "project-create": (
+        "post",
+        "/api/projects/",
+        {"slug": "p9", "name": "Nine"},
+        "json",
+        {"researcher": 403, "reviewer": 403, "annotator": 403, "outsider": 403, "staff": 201},
+    ),
+    "project-detail": (
+        "get",
+        "/api/projects/p1/",
+        None,
+        None,
+        {"researcher": 200, "reviewer": 200, "annotator": 200, "outsider": 404, "staff": 200},
+    ),
+    "categories": (
+        "get",
+        "/api/projects/p1/categories/",
+        None,
+        None,
+        {"researcher": 200, "reviewer": 200, "annotator": 200, "outsider": 404, "staff": 200},
+    ),
+    "members-list": (
+        "get",
+        "/api/projects/p1/members/",
+        None,
+        None,
+        {"researcher": 200, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 200},
+    ),
+    "members-add": (
+        "post",
+        "/api/projects/p1/members/",
+        {"username": "newbie", "role": "annotator", "create": True},
+        "json",
+        {"researcher": 201, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 201},
+    ),
+    "members-remove": (
+        "delete",
+        "/api/projects/p1/members/extra/",
+        None,
+        None,
+        {"researcher": 204, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 204},
+    ),
+    "documents": (
+        "get",
+        "/api/projects/p1/documents/",
+        None,
+        None,
+        {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 404, "staff": 200},
+    ),
+    "document-detail": (
+        "get",
+        "/api/projects/p1/documents/{doc}/",
+        None,
+        None,
+        {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 404, "staff": 200},
+    ),
+    "gold": (
+        "get",
+        "/api/projects/p1/documents/{doc}/gold/",
+        None,
+        None,
+        {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 404, "staff": 200},
+    ),
+    "import": (
+        "post",
+        "/api/projects/p1/imports/",
+        _upload,
+        "multipart",
+        {"researcher": 201, "reviewer": 403, "annotator": 403, "outsider": 404, "staff": 201},
+    ),
 }
 
 
 @pytest.fixture
 def people(project, researcher, reviewer, annotator, outsider, make_member):
     make_member(project, "annotator", "extra")
-    return {"researcher": researcher, "reviewer": reviewer, "annotator": annotator, "outsider": outsider,
-            "staff": UserFactory(username="admin", is_staff=True)}
+    return {
+        "researcher": researcher,
+        "reviewer": reviewer,
+        "annotator": annotator,
+        "outsider": outsider,
+        "staff": UserFactory(username="admin", is_staff=True),
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -177,10 +239,18 @@ def test_project_list_shows_role_and_counts(api_client, project, annotator):
     ProjectFactory(slug="not-mine")
     api_client.force_authenticate(annotator)
     results = api_client.get("/api/projects/").json()["results"]
-    assert results == [{
-        "slug": "p1", "name": "Project one", "description": "", "created_at": results[0]["created_at"],
-        "role": "annotator", "category_count": 15, "document_count": 2, "gold_count": 1,
-    }]
+    assert results == [
+        {
+            "slug": "p1",
+            "name": "Project one",
+            "description": "",
+            "created_at": results[0]["created_at"],
+            "role": "annotator",
+            "category_count": 15,
+            "document_count": 2,
+            "gold_count": 1,
+        }
+    ]
 
 
 def test_project_list_queries_do_not_grow_with_projects(api_client):
@@ -235,8 +305,9 @@ def test_create_project_with_elmtex_schema(api_client):
     user = UserFactory(username="creator")
     user.user_permissions.add(Permission.objects.get(codename="add_project", content_type__app_label="annotation"))
     api_client.force_authenticate(user)
-    response = api_client.post("/api/projects/", {"slug": "new-one", "name": "New one", "description": "d"},
-                               format="json")
+    response = api_client.post(
+        "/api/projects/", {"slug": "new-one", "name": "New one", "description": "d"}, format="json"
+    )
     assert response.status_code == 201, response.content
     assert response.json()["role"] == "researcher" and response.json()["category_count"] == 15
     project = Project.objects.get(slug="new-one")
@@ -247,25 +318,30 @@ def test_create_project_with_elmtex_schema(api_client):
 
 def test_create_project_with_custom_schema(api_client):
     api_client.force_authenticate(UserFactory(is_staff=True))
-    schema = [{"key": "diagnosis", "label": "Diagnosis", "entity_metrics": True},
-              {"key": "age", "text_metrics": False}]
+    schema = [{"key": "diagnosis", "label": "Diagnosis", "entity_metrics": True}, {"key": "age", "text_metrics": False}]
     response = api_client.post("/api/projects/", {"slug": "mini", "name": "Mini", "schema": schema}, format="json")
     assert response.status_code == 201, response.content
-    cats = list(Category.objects.filter(project__slug="mini").order_by("order")
-                .values_list("key", "label", "text_metrics", "entity_metrics"))
+    cats = list(
+        Category.objects.filter(project__slug="mini")
+        .order_by("order")
+        .values_list("key", "label", "text_metrics", "entity_metrics")
+    )
     assert cats == [("diagnosis", "Diagnosis", True, True), ("age", "Age", False, False)]
 
 
-@pytest.mark.parametrize("body, field, words", [
-    ({"slug": "bad", "name": "Bad", "schema": [{"key": "ok"}, {"key": "Not OK"}]}, "schema", "category 2: key"),
-    ({"slug": "bad", "name": "Bad", "schema": [{"key": "ok", "colour": "red"}]}, "schema", "category 1: unknown"),
-    ({"slug": "bad", "name": "Bad", "schema": []}, "schema", "non-empty"),
-    ({"slug": "bad", "name": "Bad", "schema": "/etc/passwd"}, "schema", '"elmtex" or a list'),
-    ({"slug": "not a slug", "name": "Bad"}, None, "not valid"),
-    ({"slug": "p1", "name": "Again"}, None, "already exists"),
-    ({"slug": "s" * 65, "name": "Long"}, None, "longer than 64"),
-    ({"name": "No slug"}, "slug", "required"),
-])
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ({"slug": "bad", "name": "Bad", "schema": [{"key": "ok"}, {"key": "Not OK"}]}, "schema", "category 2: key"),
+        ({"slug": "bad", "name": "Bad", "schema": [{"key": "ok", "colour": "red"}]}, "schema", "category 1: unknown"),
+        ({"slug": "bad", "name": "Bad", "schema": []}, "schema", "non-empty"),
+        ({"slug": "bad", "name": "Bad", "schema": "/etc/passwd"}, "schema", '"elmtex" or a list'),
+        ({"slug": "not a slug", "name": "Bad"}, None, "not valid"),
+        ({"slug": "p1", "name": "Again"}, None, "already exists"),
+        ({"slug": "s" * 65, "name": "Long"}, None, "longer than 64"),
+        ({"name": "No slug"}, "slug", "required"),
+    ],
+)
 def test_create_project_refused(api_client, project, body, field, words):
     api_client.force_authenticate(UserFactory(is_staff=True))
     response = api_client.post("/api/projects/", body, format="json")
@@ -309,8 +385,9 @@ def test_members_add_unknown_user_needs_create(api_client, project, researcher):
     url = "/api/projects/p1/members/"
     refused = api_client.post(url, {"username": "dora", "role": "annotator"}, format="json")
     assert refused.status_code == 400 and "pass --create" in refused.json()["detail"]
-    created = api_client.post(url, {"username": "dora", "role": "annotator", "create": True,
-                                    "password": "s3cret-pass"}, format="json")
+    created = api_client.post(
+        url, {"username": "dora", "role": "annotator", "create": True, "password": "s3cret-pass"}, format="json"
+    )
     assert created.status_code == 201
     assert api_client.login(username="dora", password="s3cret-pass")
 
@@ -318,9 +395,11 @@ def test_members_add_unknown_user_needs_create(api_client, project, researcher):
 def test_members_add_never_changes_an_existing_users_password(api_client, project, researcher):
     admin = UserFactory(username="root", is_superuser=True, is_staff=True)
     api_client.force_authenticate(researcher)
-    response = api_client.post("/api/projects/p1/members/", {"username": "root", "role": "annotator",
-                                                              "create": True, "password": "taken-over"},
-                               format="json")
+    response = api_client.post(
+        "/api/projects/p1/members/",
+        {"username": "root", "role": "annotator", "create": True, "password": "taken-over"},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "password"
     admin.refresh_from_db()
     assert admin.check_password("pw-123456")
@@ -348,8 +427,12 @@ def test_document_list_pagination(api_client, project, reviewer):
 
 
 def test_document_list_filters(api_client, project, reviewer):
-    a = GoldFactory(document__project=project, document__external_id="A1", document__split="train",
-                    document__text="Fever and cough.").document
+    a = GoldFactory(
+        document__project=project,
+        document__external_id="A1",
+        document__split="train",
+        document__text="Fever and cough.",
+    ).document
     b = DocumentFactory(project=project, external_id="B2", split="test", text="Chest pain at rest.")
     c = DocumentFactory(project=project, external_id="A1", language="de", translation_of=a, text="Fieber.")
     DocumentFactory(project=ProjectFactory(), external_id="A1")  # another project
@@ -370,8 +453,16 @@ def test_document_list_filters(api_client, project, reviewer):
     assert ids(q="A1", language="en", has_gold="yes", split="train") == [a.pk]
 
     item = api_client.get("/api/projects/p1/documents/", {"language": "de"}).json()["results"][0]
-    assert item == {"id": c.pk, "patient_id": "A1", "language": "de", "split": "none", "translation_of": a.pk,
-                    "has_gold": False, "metadata": {}, "text_preview": "Fieber."}
+    assert item == {
+        "id": c.pk,
+        "patient_id": "A1",
+        "language": "de",
+        "split": "none",
+        "translation_of": a.pk,
+        "has_gold": False,
+        "metadata": {},
+        "text_preview": "Fieber.",
+    }
 
 
 @pytest.mark.parametrize("params, field", [({"split": "holdout"}, "split"), ({"has_gold": "maybe"}, "has_gold")])
@@ -422,8 +513,14 @@ def test_document_detail(api_client, project, researcher):
 def test_gold_values_in_schema_order(api_client, project, reviewer):
     editor = UserFactory(username="editor")
     values = {"gender": "male", "diagnosis": "appendicitis", "age": "12 years"}  # not in schema order, keys missing
-    gold = GoldFactory(document__project=project, values=values, origin="adjudicated", version=3,
-                       provenance={"annotations": [1, 2]}, updated_by=editor)
+    gold = GoldFactory(
+        document__project=project,
+        values=values,
+        origin="adjudicated",
+        version=3,
+        provenance={"annotations": [1, 2]},
+        updated_by=editor,
+    )
     api_client.force_authenticate(reviewer)
     response = api_client.get(f"/api/projects/p1/documents/{gold.document_id}/gold/")
     assert response.status_code == 200
@@ -446,8 +543,12 @@ def test_gold_missing_is_404(api_client, project, reviewer):
 # --- imports ----------------------------------------------------------------------------
 
 RECORDS = [
-    {"patient_id": 1, "report": "A 40-year-old woman with fever.", "summary": {"diagnosis": "influenza"},
-     "title": "Case one"},
+    {
+        "patient_id": 1,
+        "report": "A 40-year-old woman with fever.",
+        "summary": {"diagnosis": "influenza"},
+        "title": "Case one",
+    },
     {"patient_id": "2", "report": "A boy with a broken arm."},
 ]
 
@@ -465,12 +566,15 @@ def _as_csv() -> bytes:
     return b'patient_id,report,diagnosis\n1,"A 40-year-old woman\nwith fever.",influenza\n2,A boy.,\n'
 
 
-@pytest.mark.parametrize("name, content, fmt", [
-    ("cases.json", json.dumps(RECORDS).encode(), "auto"),
-    ("cases.jsonl", _as_jsonl(RECORDS), "auto"),
-    ("upload.bin", _as_jsonl(RECORDS), "jsonl"),
-    ("cases.csv", _as_csv(), "auto"),
-])
+@pytest.mark.parametrize(
+    "name, content, fmt",
+    [
+        ("cases.json", json.dumps(RECORDS).encode(), "auto"),
+        ("cases.jsonl", _as_jsonl(RECORDS), "auto"),
+        ("upload.bin", _as_jsonl(RECORDS), "jsonl"),
+        ("cases.csv", _as_csv(), "auto"),
+    ],
+)
 def test_import_success(api_client, project, researcher, name, content, fmt):
     api_client.force_authenticate(researcher)
     response = _post_import(api_client, name, content, format=fmt, split="train")
@@ -498,8 +602,14 @@ def test_import_reupload_reports_unchanged(api_client, project, researcher):
     assert _post_import(api_client, "cases.json", content).status_code == 201
     again = _post_import(api_client, "cases.json", content)
     assert again.status_code == 201
-    assert again.json() | {"summary": None} == {"new": 0, "unchanged": 2, "replaced": 0, "set_to_na": 0,
-                                                "dropped": 0, "summary": None}
+    assert again.json() | {"summary": None} == {
+        "new": 0,
+        "unchanged": 2,
+        "replaced": 0,
+        "set_to_na": 0,
+        "dropped": 0,
+        "summary": None,
+    }
     assert Document.objects.filter(project=project).count() == 2
 
 
@@ -534,14 +644,17 @@ def test_import_refused_lists_problems_and_writes_nothing(api_client, project, r
     assert not Document.objects.exists() and not Gold.objects.exists()
 
 
-@pytest.mark.parametrize("name, content, fields, field, words", [
-    ("empty.json", b"", {}, None, "no records"),
-    ("obj.json", b'{"patient_id": 1}', {"format": "json"}, None, "expected a JSON array"),
-    ("latin1.jsonl", '{"patient_id": 1, "report": "Fräulein"}\n'.encode("latin-1"), {}, None, "UTF-8"),
-    ("cases.csv", b"patient_id,report,hobby\n1,x,chess\n", {}, "hobby", "unknown column"),
-    ("cases.json", b"[]", {"format": "yaml"}, "format", "valid choice"),
-    ("cases.json", b"[]", {"split": "holdout"}, None, "--split"),
-])
+@pytest.mark.parametrize(
+    "name, content, fields, field, words",
+    [
+        ("empty.json", b"", {}, None, "no records"),
+        ("obj.json", b'{"patient_id": 1}', {"format": "json"}, None, "expected a JSON array"),
+        ("latin1.jsonl", '{"patient_id": 1, "report": "Fräulein"}\n'.encode("latin-1"), {}, None, "UTF-8"),
+        ("cases.csv", b"patient_id,report,hobby\n1,x,chess\n", {}, "hobby", "unknown column"),
+        ("cases.json", b"[]", {"format": "yaml"}, "format", "valid choice"),
+        ("cases.json", b"[]", {"split": "holdout"}, None, "--split"),
+    ],
+)
 def test_import_refused_inputs(api_client, project, researcher, name, content, fields, field, words):
     api_client.force_authenticate(researcher)
     response = _post_import(api_client, name, content, **fields)
@@ -577,7 +690,9 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out), stdout=io.StringIO())
     text = out.read_text()
-    for path in ["/api/projects/{slug}/imports/", "/api/projects/{slug}/documents/{id}/gold/",
-                 "/api/projects/{slug}/members/{username}/"]:
+    for path in [
+        "/api/projects/{slug}/imports/",
+        "/api/projects/{slug}/documents/{id}/gold/",
+        "/api/projects/{slug}/members/{username}/",
+    ]:
         assert f"{path}:" in text
-

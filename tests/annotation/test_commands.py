@@ -44,12 +44,28 @@ def test_create_project_with_explicit_elmtex_schema(run_cli):
 
 def test_create_project_with_a_schema_file(run_cli, tmp_path):
     path = tmp_path / "schema.json"
-    path.write_text(json.dumps([
-        {"key": "symptoms", "label": "Symptoms", "guideline": "Current complaints.", "text_metrics": True,
-         "entity_metrics": True},
-        {"key": "age", "label": "Age", "guideline": "As written.", "text_metrics": False, "entity_metrics": False},
-        {"key": "drugs"},
-    ]), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "key": "symptoms",
+                    "label": "Symptoms",
+                    "guideline": "Current complaints.",
+                    "text_metrics": True,
+                    "entity_metrics": True,
+                },
+                {
+                    "key": "age",
+                    "label": "Age",
+                    "guideline": "As written.",
+                    "text_metrics": False,
+                    "entity_metrics": False,
+                },
+                {"key": "drugs"},
+            ]
+        ),
+        encoding="utf-8",
+    )
     result = run_cli("create_project", "custom", "--name", "Custom", "--schema", str(path))
     assert result.code == 0, result.err
     assert result.out == "created project custom with 3 categories\n"
@@ -70,27 +86,27 @@ def test_schema_file_with_bom_is_read(run_cli, tmp_path):
 
 BAD_SCHEMAS = [
     ("", "invalid JSON"),
-    ("[{\"key\": \"a\",}]", "invalid JSON"),
+    ('[{"key": "a",}]', "invalid JSON"),
     ("[]", "non-empty JSON list"),
-    ("{\"key\": \"a\"}", "non-empty JSON list"),
-    ("[\"a\"]", "category 1: expected an object"),
-    ("[{\"key\": \"a\"}, {\"key\": \"b\", \"colour\": \"red\"}]", "category 2: unknown field(s): colour"),
-    ("[{\"label\": \"No key\"}]", "category 1: key:"),
-    ("[{\"key\": \"Diagnosis\"}]", "category 1: key:"),
-    ("[{\"key\": \"1st\"}]", "category 1: key:"),
-    ("[{\"key\": \"\"}]", "category 1: key:"),
-    ("[{\"key\": 5}]", "category 1: key:"),
-    ("[{\"key\": \"" + "a" * 65 + "\"}]", "category 1: key:"),
-    ("[{\"key\": \"a\"}, {\"key\": \"a\"}]", "category 2: key: duplicate key 'a'"),
-    ("[{\"key\": \"report\"}]", "category 1: key: 'report' is reserved"),
-    ("[{\"key\": \"patient_id\"}]", "reserved"),
-    ("[{\"key\": \"a\", \"label\": 3}]", "category 1: label: expected a string"),
-    ("[{\"key\": \"a\", \"label\": \"" + "x" * 201 + "\"}]", "category 1: label: longer than 200"),
-    ("[{\"key\": \"a\", \"guideline\": [\"x\"]}]", "category 1: guideline: expected a string"),
-    ("[{\"key\": \"a\", \"text_metrics\": \"yes\"}]", "category 1: text_metrics: expected true or false"),
-    ("[{\"key\": \"a\", \"entity_metrics\": 1}]", "category 1: entity_metrics: expected true or false"),
-    ("[{\"key\": \"a\", \"entity_metrics\": NaN}]", "entity_metrics: expected true or false"),
-    ("[{\"key\": \"a\", \"label\": \"nul\\u0000\"}]", "label"),
+    ('{"key": "a"}', "non-empty JSON list"),
+    ('["a"]', "category 1: expected an object"),
+    ('[{"key": "a"}, {"key": "b", "colour": "red"}]', "category 2: unknown field(s): colour"),
+    ('[{"label": "No key"}]', "category 1: key:"),
+    ('[{"key": "Diagnosis"}]', "category 1: key:"),
+    ('[{"key": "1st"}]', "category 1: key:"),
+    ('[{"key": ""}]', "category 1: key:"),
+    ('[{"key": 5}]', "category 1: key:"),
+    ('[{"key": "' + "a" * 65 + '"}]', "category 1: key:"),
+    ('[{"key": "a"}, {"key": "a"}]', "category 2: key: duplicate key 'a'"),
+    ('[{"key": "report"}]', "category 1: key: 'report' is reserved"),
+    ('[{"key": "patient_id"}]', "reserved"),
+    ('[{"key": "a", "label": 3}]', "category 1: label: expected a string"),
+    ('[{"key": "a", "label": "' + "x" * 201 + '"}]', "category 1: label: longer than 200"),
+    ('[{"key": "a", "guideline": ["x"]}]', "category 1: guideline: expected a string"),
+    ('[{"key": "a", "text_metrics": "yes"}]', "category 1: text_metrics: expected true or false"),
+    ('[{"key": "a", "entity_metrics": 1}]', "category 1: entity_metrics: expected true or false"),
+    ('[{"key": "a", "entity_metrics": NaN}]', "entity_metrics: expected true or false"),
+    ('[{"key": "a", "label": "nul\\u0000"}]', "label"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ]
 
@@ -225,8 +241,15 @@ def test_add_member_to_unknown_project(run_cli, db):
     assert result.err_lines == ["error: project 'nope' does not exist; create it with create_project"]
 
 
-@pytest.mark.parametrize("args", [("p1", "alice"), ("p1", "alice", "--role", "boss"), ("p1",),
-                                  ("p1", "alice", "--role", "annotator", "--password-env")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("p1", "alice"),
+        ("p1", "alice", "--role", "boss"),
+        ("p1",),
+        ("p1", "alice", "--role", "annotator", "--password-env"),
+    ],
+)
 def test_add_member_usage_errors_exit_2(run_cli, project, args):
     User.objects.create_user("alice")
     assert_clean_failure(run_cli("add_member", *args), code=2)
@@ -236,8 +259,14 @@ def test_add_member_usage_errors_exit_2(run_cli, project, args):
 # --- exit codes and error lines shared by every command ---------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("import_dataset", "nope", "x.jsonl"), ("export_gold", "nope", "--out", "x"),
-                                     ("add_member", "nope", "u", "--role", "annotator")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("import_dataset", "nope", "x.jsonl"),
+        ("export_gold", "nope", "--out", "x"),
+        ("add_member", "nope", "u", "--role", "annotator"),
+    ],
+)
 def test_unknown_project_exits_1_with_a_clear_message(run_cli, db, command):
     result = run_cli(*command)
     assert_clean_failure(result)

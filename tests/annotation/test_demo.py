@@ -22,6 +22,7 @@ def _items(value: str) -> list[str]:
 
 # --- the generator (pure) ----------------------------------------------------------------
 
+
 def test_at_least_200_english_reports_with_all_keys_in_schema_order(records):
     english, _ = records
     assert len(english) >= 200
@@ -55,10 +56,14 @@ def test_na_shares_are_realistic(records):
 def test_every_gold_item_occurs_in_its_report(records):
     # No exceptions: the generator inserts each item verbatim into the report text.
     english, german = records
-    missing = [(r["patient_id"], r.get("language", "en"), key, item)
-               for r in english + german
-               for key, value in r["summary"].items() if value != NA
-               for item in _items(value) if item.casefold() not in r["report"].casefold()]
+    missing = [
+        (r["patient_id"], r.get("language", "en"), key, item)
+        for r in english + german
+        for key, value in r["summary"].items()
+        if value != NA
+        for item in _items(value)
+        if item.casefold() not in r["report"].casefold()
+    ]
     assert missing == []
 
 
@@ -92,8 +97,7 @@ def test_german_counterparts_share_id_and_split_and_are_german(records):
         assert record["split"] == original["split"]
         assert list(record["summary"]) == list(ELMTEX_KEYS)
         # The same categories are stated in both languages.
-        assert ([v == NA for v in record["summary"].values()]
-                == [v == NA for v in original["summary"].values()])
+        assert [v == NA for v in record["summary"].values()] == [v == NA for v in original["summary"].values()]
         assert record["report"] != original["report"]
     text = " ".join(r["report"] for r in german)
     assert "Diagnose" in text and "Labor" in text
@@ -126,6 +130,7 @@ def test_write_demo_files_writes_utf8_json_arrays(tmp_path):
 
 # --- commands ----------------------------------------------------------------------------
 
+
 def test_generate_demo_data_prints_the_two_paths(run_cli, tmp_path):
     result = run_cli("generate_demo_data", "--out", tmp_path, "--n", "25", "--seed", "4")
     assert result.code == 0, result.err
@@ -149,8 +154,12 @@ def test_seed_demo_creates_project_people_and_linked_documents(run_cli, settings
     assert project.name == "ELMTEX demo"
     assert list(project.categories.order_by("order").values_list("key", flat=True)) == list(ELMTEX_KEYS)
     roles = dict(Membership.objects.filter(project=project).values_list("user__username", "role"))
-    assert roles == {"researcher": "researcher", "reviewer": "reviewer",
-                     "annotator1": "annotator", "annotator2": "annotator"}
+    assert roles == {
+        "researcher": "researcher",
+        "reviewer": "reviewer",
+        "annotator1": "annotator",
+        "annotator2": "annotator",
+    }
     User = get_user_model()
     for username in [*roles, "admin"]:
         assert User.objects.get(username=username).check_password("demo-password")
@@ -181,9 +190,14 @@ def test_seed_demo_twice_changes_nothing(run_cli, tmp_path):
     User = get_user_model()
 
     def snapshot():
-        return (Document.objects.count(), Gold.objects.count(), Membership.objects.count(), User.objects.count(),
-                sorted(User.objects.values_list("username", "password")),
-                sorted(Document.objects.values_list("external_id", "language", "content_hash", "updated_at")))
+        return (
+            Document.objects.count(),
+            Gold.objects.count(),
+            Membership.objects.count(),
+            User.objects.count(),
+            sorted(User.objects.values_list("username", "password")),
+            sorted(Document.objects.values_list("external_id", "language", "content_hash", "updated_at")),
+        )
 
     before = snapshot()
     again = run_cli(*args)

@@ -38,10 +38,14 @@ TRICKY_REPORTS = [
 def dataset() -> list[dict]:
     records = []
     for i, report in enumerate(TRICKY_REPORTS, start=1):
-        values = summary(diagnosis=f"Diagnose {i}: Grippe, \"schwer\"; Fieber", gender="female" if i % 2 else "male",
-                         laboratory_values="CRP 85 mg/L;\nHb 9,8 g/dL")
-        records.append(record(i, report, summary=values, split=("train", "val", "test", "none")[i % 4],
-                              title=f"Case {i}"))
+        values = summary(
+            diagnosis=f'Diagnose {i}: Grippe, "schwer"; Fieber',
+            gender="female" if i % 2 else "male",
+            laboratory_values="CRP 85 mg/L;\nHb 9,8 g/dL",
+        )
+        records.append(
+            record(i, report, summary=values, split=("train", "val", "test", "none")[i % 4], title=f"Case {i}")
+        )
     records.append(record(1, "Deutscher Bericht: Übelkeit.", language="de", split="train"))
     records.append(record("PMC-42", "No gold for this one.", with_summary=False))
     return records
@@ -112,9 +116,15 @@ def test_exported_records_equal_the_imported_ones(run_cli, tmp_path, loaded):
     export(run_cli, "p1", tmp_path / "out.jsonl")
     exported = as_dicts(parse(tmp_path / "out.jsonl", "jsonl"))
     expected = [
-        {"patient_id": str(r["patient_id"]), "language": r.get("language", "en"), "split": r.get("split", "none"),
-         "report": r["report"], "summary": r["summary"]}
-        for r in dataset() if "summary" in r
+        {
+            "patient_id": str(r["patient_id"]),
+            "language": r.get("language", "en"),
+            "split": r.get("split", "none"),
+            "report": r["report"],
+            "summary": r["summary"],
+        }
+        for r in dataset()
+        if "summary" in r
     ]
     assert exported == expected
 
@@ -140,9 +150,11 @@ def test_csv_header_order(run_cli, tmp_path, loaded):
 
 
 def test_custom_schema_order(run_cli, tmp_path, db):
-    project_create(slug="custom", name="Custom", categories=[CategorySpec("zeta", "Z", ""),
-                                                              CategorySpec("alpha", "A", ""),
-                                                              CategorySpec("mid", "M", "")])
+    project_create(
+        slug="custom",
+        name="Custom",
+        categories=[CategorySpec("zeta", "Z", ""), CategorySpec("alpha", "A", ""), CategorySpec("mid", "M", "")],
+    )
     src = tmp_path / "src.jsonl"
     src.write_bytes(jsonl([{"patient_id": 1, "report": "r", "summary": {"mid": "m", "alpha": "a"}}]))
     assert run_cli("import_dataset", "custom", str(src)).code == 0
@@ -171,8 +183,7 @@ def test_csv_quotes_reports_with_newlines_quotes_and_commas(run_cli, tmp_path, l
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        ((), {("1", "en"), ("2", "en"), ("3", "en"), ("4", "en"), ("5", "en"), ("6", "en"), ("7", "en"),
-              ("1", "de")}),
+        ((), {("1", "en"), ("2", "en"), ("3", "en"), ("4", "en"), ("5", "en"), ("6", "en"), ("7", "en"), ("1", "de")}),
         (("--language", "de"), {("1", "de")}),
         (("--split", "train"), {("4", "en"), ("1", "de")}),
         (("--split", "train", "--language", "en"), {("4", "en")}),
@@ -199,9 +210,14 @@ def test_documents_without_gold_are_not_exported(run_cli, tmp_path, loaded):
     assert "PMC-42" not in ids
 
 
-@pytest.mark.parametrize(("fmt", "text"), [("jsonl", ""), ("json", "[]\n"),
-                                           ("csv", ",".join(["patient_id", "language", "split", "report",
-                                                             *ELMTEX_KEYS]) + "\n")])
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("jsonl", ""),
+        ("json", "[]\n"),
+        ("csv", ",".join(["patient_id", "language", "split", "report", *ELMTEX_KEYS]) + "\n"),
+    ],
+)
 def test_empty_export(run_cli, tmp_path, project, fmt, text):
     export(run_cli, "p1", tmp_path / "out", "--format", fmt)
     assert (tmp_path / "out").read_text() == text
@@ -233,7 +249,9 @@ def test_no_partial_file_is_left(run_cli, tmp_path, loaded):
 
 def test_export_refusals(run_cli, tmp_path, project):
     result = run_cli("export_gold", "nope", "--out", str(tmp_path / "x.jsonl"))
-    assert result.code == 1 and result.err_lines == ["error: project 'nope' does not exist; create it with create_project"]
+    assert result.code == 1 and result.err_lines == [
+        "error: project 'nope' does not exist; create it with create_project"
+    ]
     result = run_cli("export_gold", "p1", "--out", str(tmp_path / "missing" / "x.jsonl"))
     assert result.code == 1 and "does not exist" in result.err and "Traceback" not in result.err
     result = run_cli("export_gold", "p1", "--out", str(tmp_path / "x"), "--format", "xml")

@@ -46,9 +46,17 @@ def test_import_jsonl_prints_the_summary_line(import_file):
     assert Gold.objects.get(document=doc).origin == GoldOrigin.IMPORTED
 
 
-@pytest.mark.parametrize(("name", "build"), [("data.json", json_array), ("data.jsonl", jsonl),
-                                             ("data.ndjson", jsonl), ("data.txt", json_array),
-                                             ("data.txt", jsonl), ("noext", jsonl)])
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [
+        ("data.json", json_array),
+        ("data.jsonl", jsonl),
+        ("data.ndjson", jsonl),
+        ("data.txt", json_array),
+        ("data.txt", jsonl),
+        ("noext", jsonl),
+    ],
+)
 def test_format_auto_by_extension_then_first_byte(import_file, name, build):
     _, result = import_file(name, build([record(1), record(2)]))
     assert (result.code, result.out) == (0, success_line(new=2) + "\n"), result.err
@@ -134,10 +142,21 @@ def test_utf16_on_standard_input_refused_naming_the_byte_offset(run_cli, project
 # --- empty, wrong shape, broken JSON ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "data"), [("data.json", b""), ("data.json", b"[]"), ("data.json", b" [ \n ] \n"),
-                                            ("data.jsonl", b""), ("data.jsonl", b"\n\n"), ("data.csv", b""),
-                                            ("data.csv", b"patient_id,report\n"), ("data.txt", b""),
-                                            ("data.txt", b"[]"), ("data.txt", codecs.BOM_UTF8 + b"  \n")])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("data.json", b""),
+        ("data.json", b"[]"),
+        ("data.json", b" [ \n ] \n"),
+        ("data.jsonl", b""),
+        ("data.jsonl", b"\n\n"),
+        ("data.csv", b""),
+        ("data.csv", b"patient_id,report\n"),
+        ("data.txt", b""),
+        ("data.txt", b"[]"),
+        ("data.txt", codecs.BOM_UTF8 + b"  \n"),
+    ],
+)
 def test_no_records_refused(import_file, name, data):
     path, result = import_file(name, data)
     assert_refused(result, before=(0, 0))
@@ -168,18 +187,27 @@ def test_invalid_or_truncated_json_names_the_record_and_line(import_file, tail, 
     data = data.replace("\n,", ",\n")
     path, result = import_file("data.json", data.encode())
     assert_refused(result, before=(0, 0), path=path, record=None, line=None)
-    assert any(e.startswith(f"error: {path}: record {record_no} (line {line}): ") and problem in e
-               for e in result.err_lines), result.err
+    assert any(
+        e.startswith(f"error: {path}: record {record_no} (line {line}): ") and problem in e for e in result.err_lines
+    ), result.err
 
 
 def test_bad_json_lines_are_all_reported(import_file):
-    lines = [json.dumps(record(1)), '{"patient_id": 2, "report": "x"', json.dumps(record(3)),
-             json.dumps({"patient_id": 4}), "", "not json", json.dumps(record(5))]
+    lines = [
+        json.dumps(record(1)),
+        '{"patient_id": 2, "report": "x"',
+        json.dumps(record(3)),
+        json.dumps({"patient_id": 4}),
+        "",
+        "not json",
+        json.dumps(record(5)),
+    ]
     path, result = import_file("data.jsonl", "\n".join(lines).encode())
     assert_refused(result, before=(0, 0), path=path, record=2, line=2, field=None)
     assert result.err_lines[0].startswith(f"error: {path}: record 2 (line 2): invalid JSON")
-    assert result.err_lines[1] == (f"error: {path}: record 4 (line 4): report: "
-                                   "missing; every record needs the report text")
+    assert result.err_lines[1] == (
+        f"error: {path}: record 4 (line 4): report: missing; every record needs the report text"
+    )
     assert result.err_lines[2].startswith(f"error: {path}: record 5 (line 6): invalid JSON")
     assert len(result.err_lines) == 3
 
@@ -196,8 +224,15 @@ def test_nesting_deeper_than_32_levels_refused(import_file, name, depth):
     _, result = import_file(name, build([ok]))
     assert result.code == 0, result.err
     path, result = import_file(name, build([record(3), deep]))
-    assert_refused(result, before=(1, 1), path=path, record=2, line=2 + (name == "data.json"), field=None,
-                   problem="nesting deeper than 32 levels")
+    assert_refused(
+        result,
+        before=(1, 1),
+        path=path,
+        record=2,
+        line=2 + (name == "data.json"),
+        field=None,
+        problem="nesting deeper than 32 levels",
+    )
 
 
 @pytest.mark.parametrize("name", ["data.json", "data.jsonl"])
@@ -205,13 +240,25 @@ def test_100000_levels_of_nesting_are_refused_without_a_crash(import_file, name)
     body = '{"patient_id": 1, "report": "r", "x": ' + nested(100_000) + "}"
     data = f"[\n{body}\n]" if name == "data.json" else body + "\n"
     path, result = import_file(name, data.encode())
-    assert_refused(result, before=(0, 0), path=path, record=1, line=1 + (name == "data.json"), field=None,
-                   problem="nesting deeper than 32 levels")
+    assert_refused(
+        result,
+        before=(0, 0),
+        path=path,
+        record=1,
+        line=1 + (name == "data.json"),
+        field=None,
+        problem="nesting deeper than 32 levels",
+    )
 
 
-@pytest.mark.parametrize("text", ['{"patient_id": 2, "report": "a\\u0000b"}',
-                                  '{"patient_id": 2, "report": "a", "title": "\\ud800"}',
-                                  '{"patient_id": 2, "report": "a", "score": NaN}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"patient_id": 2, "report": "a\\u0000b"}',
+        '{"patient_id": 2, "report": "a", "title": "\\ud800"}',
+        '{"patient_id": 2, "report": "a", "score": NaN}',
+    ],
+)
 def test_values_no_database_can_store_are_refused(import_file, text):
     path, result = import_file("data.jsonl", jsonl([record(1)]) + text.encode() + b"\n")
     assert_refused(result, before=(0, 0), path=path, record=2, line=2, field=None)
@@ -242,9 +289,17 @@ def test_standard_input_over_the_size_limit_refused(run_cli, project):
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [(None, "is null"), ("", "is blank"), ("  ", "is blank"), (True, "got a boolean"), (False, "got a boolean"),
-     (1.5, "fraction or exponent"), (2.0, "fraction or exponent"), ({"id": 2}, "got an object"),
-     ([2], "got a list")],
+    [
+        (None, "is null"),
+        ("", "is blank"),
+        ("  ", "is blank"),
+        (True, "got a boolean"),
+        (False, "got a boolean"),
+        (1.5, "fraction or exponent"),
+        (2.0, "fraction or exponent"),
+        ({"id": 2}, "got an object"),
+        ([2], "got a list"),
+    ],
 )
 @pytest.mark.parametrize("build", [jsonl, json_array])
 def test_bad_patient_id_refused(import_file, value, problem, build):
@@ -263,8 +318,7 @@ def test_missing_patient_id_refused(import_file):
 
 def test_integer_and_string_ids_are_the_same_id(import_file):
     path, result = import_file("data.jsonl", jsonl([record(1), record("1", "other text")]))
-    line = assert_refused(result, before=(0, 0), path=path, record=2, line=2, field="patient_id",
-                          problem="duplicate")
+    line = assert_refused(result, before=(0, 0), path=path, record=2, line=2, field="patient_id", problem="duplicate")
     assert "record 1 (line 1)" in line.removeprefix(f"error: {path}: record 2 (line 2)")
 
 
@@ -278,8 +332,9 @@ def test_integer_id_is_stored_and_then_matched_as_string(import_file):
 def test_same_id_twice_names_both_records(import_file):
     records = [record(1), record(2), record(3), record(2, "again")]
     path, result = import_file("data.json", json_array(records))
-    line = assert_refused(result, before=(0, 0), path=path, record=4, line=5, field="patient_id",
-                          problem="duplicate id '2'")
+    line = assert_refused(
+        result, before=(0, 0), path=path, record=4, line=5, field="patient_id", problem="duplicate id '2'"
+    )
     assert "also record 2 (line 3)" in line
     assert len(result.err_lines) == 1
 
@@ -298,9 +353,18 @@ def test_same_id_and_language_twice_via_field_and_flag(import_file):
 # --- report ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "problem"), [(None, "is null"), (5, "expected a string, got a number"),
-                                                (["a"], "got a list"), ({"t": "a"}, "got an object"),
-                                                (True, "got a boolean"), ("", "is blank"), (" \n\t", "is blank")])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, "is null"),
+        (5, "expected a string, got a number"),
+        (["a"], "got a list"),
+        ({"t": "a"}, "got an object"),
+        (True, "got a boolean"),
+        ("", "is blank"),
+        (" \n\t", "is blank"),
+    ],
+)
 def test_bad_report_refused(import_file, value, problem):
     path, result = import_file("data.jsonl", jsonl([record(1), record(2, value)]))
     assert_refused(result, before=(0, 0), path=path, record=2, line=2, field="report", problem=problem)
@@ -312,7 +376,7 @@ def test_missing_report_refused(import_file):
 
 
 def test_report_is_stored_as_given(import_file):
-    text = "  Line one.\n\tLine \"two\", with ümlauts – and a tab.\n"
+    text = '  Line one.\n\tLine "two", with ümlauts – and a tab.\n'
     import_file("data.jsonl", jsonl([record(1, text)]))
     assert Document.objects.get().text == text
 
@@ -321,8 +385,10 @@ def test_report_is_stored_as_given(import_file):
 
 
 def test_partial_summary_counts_the_values_set_to_na(import_file):
-    _, result = import_file("data.jsonl", jsonl([record(1, summary={"diagnosis": "flu"}),
-                                                 record(2, summary={"diagnosis": "flu", "age": None})]))
+    _, result = import_file(
+        "data.jsonl",
+        jsonl([record(1, summary={"diagnosis": "flu"}), record(2, summary={"diagnosis": "flu", "age": None})]),
+    )
     assert result.out == success_line(new=2, na=28) + "\n"
 
 
@@ -332,36 +398,48 @@ def test_summary_absent_gives_a_document_without_gold(import_file):
     assert counts() == (1, 0)
 
 
-@pytest.mark.parametrize(("value", "kind"), [("flu", "a string"), (["flu"], "a list"), (1, "a number"),
-                                             (None, "null"), (False, "a boolean")])
+@pytest.mark.parametrize(
+    ("value", "kind"), [("flu", "a string"), (["flu"], "a list"), (1, "a number"), (None, "null"), (False, "a boolean")]
+)
 def test_summary_not_an_object_refused(import_file, value, kind):
     path, result = import_file("data.jsonl", jsonl([record(1), record(2, summary=value)]))
-    assert_refused(result, before=(0, 0), path=path, record=2, line=2, field="summary",
-                   problem=f"expected an object, got {kind}")
+    assert_refused(
+        result, before=(0, 0), path=path, record=2, line=2, field="summary", problem=f"expected an object, got {kind}"
+    )
 
 
 def test_unknown_summary_key_refused(import_file):
     rec = record(2, summary=dict(summary(), mood="fine"))
     path, result = import_file("data.jsonl", jsonl([record(1), rec]))
-    assert_refused(result, before=(0, 0), path=path, record=2, line=2, field="summary.mood",
-                   problem="--drop-unknown")
+    assert_refused(result, before=(0, 0), path=path, record=2, line=2, field="summary.mood", problem="--drop-unknown")
 
 
 def test_unknown_summary_keys_dropped_and_counted(import_file):
-    recs = [record(1, summary=dict(summary(diagnosis="flu"), mood="fine", ward=None)),
-            record(2, summary=dict(summary(), mood="x"))]
+    recs = [
+        record(1, summary=dict(summary(diagnosis="flu"), mood="fine", ward=None)),
+        record(2, summary=dict(summary(), mood="x")),
+    ]
     _, result = import_file("data.jsonl", jsonl(recs), "--drop-unknown")
     assert result.out == success_line(new=2, dropped=3) + "\n"
     assert gold_of("1") == summary(diagnosis="flu")
 
 
-@pytest.mark.parametrize(("value", "kind"), [(["a", "b"], "a list"), (3, "a number"), (0.5, "a number"),
-                                             (True, "a boolean"), ({"a": "b"}, "an object")])
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(["a", "b"], "a list"), (3, "a number"), (0.5, "a number"), (True, "a boolean"), ({"a": "b"}, "an object")],
+)
 def test_summary_value_of_the_wrong_type_refused(import_file, value, kind):
     rec = record(2, summary=dict(summary(), diagnosis=value))
     path, result = import_file("data.json", json_array([record(1), rec]))
-    assert_refused(result, before=(0, 0), path=path, record=2, line=3, field="summary.diagnosis",
-                   problem=f"expected a string, got {kind}")
+    assert_refused(
+        result,
+        before=(0, 0),
+        path=path,
+        record=2,
+        line=3,
+        field="summary.diagnosis",
+        problem=f"expected a string, got {kind}",
+    )
 
 
 def test_null_blank_and_missing_summary_values_stored_as_na_and_counted(import_file):
@@ -387,8 +465,12 @@ def test_summary_values_are_stored_stripped(import_file):
 def test_other_top_level_keys_kept_as_metadata(import_file):
     rec = record(1, title="A case of fever", pmid=12345, authors=["A", "B"], extra={"x": None})
     import_file("data.jsonl", jsonl([rec]))
-    assert Document.objects.get().metadata == {"title": "A case of fever", "pmid": 12345, "authors": ["A", "B"],
-                                               "extra": {"x": None}}
+    assert Document.objects.get().metadata == {
+        "title": "A case of fever",
+        "pmid": 12345,
+        "authors": ["A", "B"],
+        "extra": {"x": None},
+    }
 
 
 def test_language_and_split_fields_override_the_flags(import_file):
@@ -399,8 +481,7 @@ def test_language_and_split_fields_override_the_flags(import_file):
     assert got == [("1", "de", "train"), ("2", "en", "test"), ("3", "de", "val")]
 
 
-@pytest.mark.parametrize(("field", "value"), [("language", "English please"), ("split", "holdout"),
-                                              ("language", 1)])
+@pytest.mark.parametrize(("field", "value"), [("language", "English please"), ("split", "holdout"), ("language", 1)])
 def test_bad_language_or_split_field_refused(import_file, field, value):
     path, result = import_file("data.jsonl", jsonl([record(1), record(2, **{field: value})]))
     assert_refused(result, before=(0, 0), path=path, record=2, line=2, field=field)

@@ -40,7 +40,9 @@ def test_csv_with_every_schema_column(import_csv):
 
 
 def test_missing_schema_columns_and_blank_cells_are_na_and_counted(import_csv):
-    data = csv_bytes(["patient_id", "report", "gender", "diagnosis"], [["1", "r1", "female", ""], ["2", "r2", " ", "flu"]])
+    data = csv_bytes(
+        ["patient_id", "report", "gender", "diagnosis"], [["1", "r1", "female", ""], ["2", "r2", " ", "flu"]]
+    )
     _, result = import_csv(data)
     assert result.out == success_line(new=2, na=2 * 13 + 2) + "\n"
     assert Gold.objects.get(document__external_id="1").values == summary(gender="female")
@@ -75,7 +77,7 @@ def test_unknown_columns_dropped_and_counted(import_csv):
 
 
 def test_line_is_the_physical_line_where_the_record_starts(import_csv):
-    report = "First line of the report,\nsecond line with \"quotes\",\nthird line."
+    report = 'First line of the report,\nsecond line with "quotes",\nthird line.'
     data = csv_bytes(["patient_id", "report", "diagnosis"], [["1", report, "flu"], ["2", "", "x"], ["3", "r", "y"]])
     path, result = import_csv(data)
     # record 1 spans lines 2-4, so record 2 starts on line 5
@@ -91,14 +93,17 @@ def test_multi_line_report_is_stored_as_written(import_csv):
 def test_duplicate_ids_name_both_records(import_csv):
     data = csv_bytes(["patient_id", "report"], [["1", "a\nb"], ["2", "c"], [" 1 ", "d"]])
     path, result = import_csv(data)
-    line = assert_refused(result, before=(0, 0), path=path, record=3, line=5, field="patient_id",
-                          problem="duplicate id '1'")
+    line = assert_refused(
+        result, before=(0, 0), path=path, record=3, line=5, field="patient_id", problem="duplicate id '1'"
+    )
     assert "also record 1 (line 2)" in line
 
 
 def test_language_and_split_columns_override_the_flags(import_csv):
-    data = csv_bytes(["patient_id", "report", "language", "split"],
-                     [["1", "r", "", ""], ["2", "r", "en", "test"], ["1", "r", "en", ""]])
+    data = csv_bytes(
+        ["patient_id", "report", "language", "split"],
+        [["1", "r", "", ""], ["2", "r", "en", "test"], ["1", "r", "en", ""]],
+    )
     _, result = import_csv(data, "--language", "de", "--split", "train")
     assert result.code == 0, result.err
     got = sorted(Document.objects.values_list("external_id", "language", "split"))
@@ -106,8 +111,9 @@ def test_language_and_split_columns_override_the_flags(import_csv):
     assert Document.objects.get(language="de").translation_of == Document.objects.get(external_id="1", language="en")
 
 
-@pytest.mark.parametrize(("row", "field", "problem"), [(["", "r"], "patient_id", "is blank"),
-                                                      (["1", "  "], "report", "is blank")])
+@pytest.mark.parametrize(
+    ("row", "field", "problem"), [(["", "r"], "patient_id", "is blank"), (["1", "  "], "report", "is blank")]
+)
 def test_blank_id_or_report_refused(import_csv, row, field, problem):
     path, result = import_csv(csv_bytes(["patient_id", "report"], [["9", "ok"], row]))
     assert_refused(result, before=(0, 0), path=path, record=2, line=3, field=field, problem=problem)
@@ -144,8 +150,11 @@ def test_csv_from_standard_input_with_format_flag(run_cli, project):
 
 
 def test_csv_and_json_of_the_same_records_are_the_same_content(import_csv, run_cli):
-    import_csv(csv_bytes(["patient_id", "report", "diagnosis", "gender"], [["1", "Report of case 1.", "diagnosis 1",
-                                                                           "female"]]))
+    import_csv(
+        csv_bytes(
+            ["patient_id", "report", "diagnosis", "gender"], [["1", "Report of case 1.", "diagnosis 1", "female"]]
+        )
+    )
     result = run_cli("import_dataset", "p1", "-", stdin=jsonl([record(1)]))
     assert result.out == success_line(unchanged=1) + "\n", result.err
 

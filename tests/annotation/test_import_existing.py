@@ -34,8 +34,9 @@ def test_reimport_of_the_same_content_is_unchanged(import_file):
     assert result.out == success_line(unchanged=3) + "\n"
     assert counts() == before
     # the same records in another format and with int/str ids swapped are the same content
-    _, result = import_file("data.json", json_array([record("1"), record("2", title="t"),
-                                                     record(3, with_summary=False)]))
+    _, result = import_file(
+        "data.json", json_array([record("1"), record("2", title="t"), record(3, with_summary=False)])
+    )
     assert result.out == success_line(unchanged=3) + "\n"
 
 
@@ -45,8 +46,15 @@ def test_reimport_with_more_records_adds_only_those(import_file):
     assert result.out == success_line(new=1, unchanged=2) + "\n"
 
 
-@pytest.mark.parametrize("change", [{"report": "Another text."}, {"summary": summary(diagnosis="other")},
-                                    {"title": "new metadata"}, {"split": "test"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"report": "Another text."},
+        {"summary": summary(diagnosis="other")},
+        {"title": "new metadata"},
+        {"split": "test"},
+    ],
+)
 def test_different_content_refused_without_update(import_file, change):
     import_file("a.jsonl", jsonl([record(1), record(2)]))
     before = counts()
@@ -57,8 +65,13 @@ def test_different_content_refused_without_update(import_file, change):
 
 def test_update_replaces_changed_documents(import_file):
     import_file("a.jsonl", jsonl([record(1), record(2), record(3), record(4, with_summary=False)]))
-    changed = [record(1), record(2, "New text.", summary=summary(diagnosis="new")),
-               record(3, with_summary=False), record(4, summary=summary(age="40 years")), record(5)]
+    changed = [
+        record(1),
+        record(2, "New text.", summary=summary(diagnosis="new")),
+        record(3, with_summary=False),
+        record(4, summary=summary(age="40 years")),
+        record(5),
+    ]
     _, result = import_file("b.jsonl", jsonl(changed), "--update")
     assert result.out == success_line(new=1, unchanged=1, replaced=3) + "\n"
     assert Document.objects.get(external_id="2").text == "New text."
@@ -76,8 +89,10 @@ def test_update_never_overwrites_adjudicated_gold(import_file):
     adjudicated = summary(diagnosis="adjudicated diagnosis")
     gold.values, gold.origin = adjudicated, GoldOrigin.ADJUDICATED
     gold.save()
-    changed = [record(1, "Corrected text.", summary=summary(diagnosis="imported again")),
-               record(2, summary=summary(diagnosis="replaced"))]
+    changed = [
+        record(1, "Corrected text.", summary=summary(diagnosis="imported again")),
+        record(2, summary=summary(diagnosis="replaced")),
+    ]
     _, result = import_file("b.jsonl", jsonl(changed), "--update")
     assert result.code == 0, result.err
     assert "2 replaced" in result.out

@@ -159,7 +159,7 @@ def test_json_array_numbers_records_and_names_their_first_line(size):
 
 @pytest.mark.parametrize("size", [None, 1, 3])
 def test_json_array_scalars_split_across_chunks(size):
-    records = read(read_json_array, "[12345, 6.75e3, true, null, \"xyz\"]", size)
+    records = read(read_json_array, '[12345, 6.75e3, true, null, "xyz"]', size)
     assert [r.value for r in records] == [12345, 6750.0, True, None, "xyz"]
 
 
@@ -245,8 +245,15 @@ def test_json_lines_skip_blank_lines_and_count_physical_lines(size):
 
 
 def test_json_lines_bad_lines_are_reported_and_reading_goes_on():
-    text = '{"patient_id": 1, "report": "a"}\n{"patient_id": 2, "report": \n{"patient_id": 3, "report": "c"}\nNaN\n' \
-           + nested(100_000) + "\n" + nested(33) + "\n" + nested(32) + '\n{"patient_id": 4}\n'
+    text = (
+        '{"patient_id": 1, "report": "a"}\n{"patient_id": 2, "report": \n{"patient_id": 3, "report": "c"}\nNaN\n'
+        + nested(100_000)
+        + "\n"
+        + nested(33)
+        + "\n"
+        + nested(32)
+        + '\n{"patient_id": 4}\n'
+    )
     records = read(read_json_lines, text)
     assert [(r.number, r.line) for r in records] == [(i, i) for i in range(1, 9)]
     errors = {r.number: r.error for r in records if r.error}
@@ -270,8 +277,11 @@ def test_csv_line_is_the_physical_line_where_the_record_starts():
     text = 'patient_id,report,diagnosis\n1,"line one\nline two, with comma\nline ""three""",flu\n2,plain,N/A\n\n3,x,\n'
     records = read(read_csv, text)
     assert [(r.number, r.line) for r in records] == [(1, 2), (2, 5), (3, 7)]
-    assert records[0].value == {"patient_id": "1", "report": 'line one\nline two, with comma\nline "three"',
-                                "diagnosis": "flu"}
+    assert records[0].value == {
+        "patient_id": "1",
+        "report": 'line one\nline two, with comma\nline "three"',
+        "diagnosis": "flu",
+    }
     assert records[2].value["diagnosis"] == ""
 
 
@@ -386,8 +396,10 @@ def test_patient_id_missing():
     assert problems_of({"report": "x"}) == [("patient_id", "missing; every record needs an id")]
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1, "1"), ("1", "1"), (" 7 ", "7"), (0, "0"), (-3, "-3"),
-                                                 ("PMC123", "PMC123"), (2**70, str(2**70))])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1, "1"), ("1", "1"), (" 7 ", "7"), (0, "0"), (-3, "-3"), ("PMC123", "PMC123"), (2**70, str(2**70))],
+)
 def test_patient_id_integer_or_string_stored_as_string(value, expected):
     record, _ = parse_record(good(patient_id=value), OPTS)
     assert record.external_id == expected
@@ -401,8 +413,15 @@ def test_integer_and_string_id_have_the_same_identity():
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [(None, "is null"), (1, "expected a string, got a number"), (["a"], "got a list"), ({}, "got an object"),
-     (True, "got a boolean"), ("", "is blank"), (" \n\t ", "is blank")],
+    [
+        (None, "is null"),
+        (1, "expected a string, got a number"),
+        (["a"], "got a list"),
+        ({}, "got an object"),
+        (True, "got a boolean"),
+        ("", "is blank"),
+        (" \n\t ", "is blank"),
+    ],
 )
 def test_report_refused(value, problem):
     [(field, message)] = problems_of(good(report=value))
@@ -423,8 +442,9 @@ def test_summary_absent_means_no_gold():
     assert problems == [] and record.summary is None and record.set_to_na == 0
 
 
-@pytest.mark.parametrize(("value", "kind"), [("flu", "a string"), ([], "a list"), (3, "a number"),
-                                             (None, "null"), (True, "a boolean")])
+@pytest.mark.parametrize(
+    ("value", "kind"), [("flu", "a string"), ([], "a list"), (3, "a number"), (None, "null"), (True, "a boolean")]
+)
 def test_summary_not_an_object_refused(value, kind):
     assert problems_of(good(summary=value)) == [("summary", f"expected an object, got {kind}")]
 
@@ -438,8 +458,10 @@ def test_unknown_summary_key_refused_or_dropped_and_counted():
     assert list(record.summary) == list(ELMTEX_KEYS)
 
 
-@pytest.mark.parametrize(("value", "kind"), [(["a", "b"], "a list"), (3, "a number"), (2.5, "a number"),
-                                             (False, "a boolean"), ({"a": "b"}, "an object")])
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(["a", "b"], "a list"), (3, "a number"), (2.5, "a number"), (False, "a boolean"), ({"a": "b"}, "an object")],
+)
 def test_summary_value_of_the_wrong_type_refused(value, kind):
     assert problems_of(good(summary={"diagnosis": value})) == [("summary.diagnosis", f"expected a string, got {kind}")]
 
@@ -478,8 +500,9 @@ def test_language_and_split_fields_override_the_flags():
     assert (unset.language, unset.split) == ("de", "train")
 
 
-@pytest.mark.parametrize(("field", "value"), [("language", "english!"), ("language", 7), ("split", "holdout"),
-                                              ("split", 1)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("language", "english!"), ("language", 7), ("split", "holdout"), ("split", 1)]
+)
 def test_bad_language_or_split_refused(field, value):
     [(name, _)] = problems_of(good(**{field: value}))
     assert name == field
@@ -518,8 +541,9 @@ def test_record_that_is_not_an_object():
 
 def test_csv_cells():
     opts = RecordOptions(schema_keys=ELMTEX_KEYS, language="de", csv=True)
-    record, problems = parse_record({"patient_id": "1", "report": "r", "language": "", "split": "",
-                                     "diagnosis": "flu", "gender": " "}, opts)
+    record, problems = parse_record(
+        {"patient_id": "1", "report": "r", "language": "", "split": "", "diagnosis": "flu", "gender": " "}, opts
+    )
     assert problems == []
     assert (record.language, record.split, record.metadata) == ("de", "none", {})
     assert record.summary["diagnosis"] == "flu" and record.summary["gender"] == NA

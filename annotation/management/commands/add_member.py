@@ -14,8 +14,9 @@ class Command(ElmtexCommand):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--create", action="store_true", help="create the user if it does not exist")
-        parser.add_argument("--password-env", metavar="VAR",
-                            help="read the new user's password from this environment variable")
+        parser.add_argument(
+            "--password-env", metavar="VAR", help="read the new user's password from this environment variable"
+        )
         parser.add_argument("--email", default="")
 
     def handle(self, *args, **opts):
@@ -23,8 +24,16 @@ class Command(ElmtexCommand):
         if opts["password_env"]:
             password = os.environ.get(opts["password_env"])
             if not password:
-                raise ApplicationError(f"--password-env: environment variable {opts['password_env']} is not set or empty")
+                raise ApplicationError(
+                    f"--password-env: environment variable {opts['password_env']} is not set or empty"
+                )
         project = project_get(slug=opts["slug"])
-        membership = member_add(project=project, username=opts["username"], role=opts["role"],
-                                create=opts["create"], password=password, email=opts["email"])
+        membership = member_add(
+            project=project,
+            username=opts["username"],
+            role=opts["role"],
+            create=opts["create"],
+            password=password,
+            email=opts["email"],
+        )
         self.stdout.write(f"{membership.user.username} is {membership.role} in {project.slug}")

@@ -13,6 +13,7 @@ class Command(ElmtexCommand):
 
     def handle(self, *args, **opts):
         categories = schema_resolve(opts["schema"])
-        project = project_create(slug=opts["slug"], name=opts["name"], categories=categories,
-                                 description=opts["description"])
+        project = project_create(
+            slug=opts["slug"], name=opts["name"], categories=categories, description=opts["description"]
+        )
         self.stdout.write(f"created project {project.slug} with {len(categories)} categories")

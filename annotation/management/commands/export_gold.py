@@ -19,8 +19,9 @@ class Command(ElmtexCommand):
         parser.add_argument("--language")
         parser.add_argument("--split")
         parser.add_argument("--only-adjudicated", action="store_true")
-        parser.add_argument("--with-metadata", action="store_true",
-                            help="also write each document's metadata keys (json/jsonl)")
+        parser.add_argument(
+            "--with-metadata", action="store_true", help="also write each document's metadata keys (json/jsonl)"
+        )
         parser.add_argument("--progress", action="store_true", default=None)
 
     def handle(self, *args, **opts):
@@ -49,8 +50,14 @@ class Command(ElmtexCommand):
                 raise ApplicationError(f"--out: cannot write {out_path}: {exc.strerror}") from None
         try:
             with progress_bar(total=total, desc="export", unit="rec", force=opts["progress"]) as bar:
-                count = gold_export(project=project, out=fh, on_record=bar.update,
-                                    fmt=opts["format"], filters=filters, with_metadata=opts["with_metadata"])
+                count = gold_export(
+                    project=project,
+                    out=fh,
+                    on_record=bar.update,
+                    fmt=opts["format"],
+                    filters=filters,
+                    with_metadata=opts["with_metadata"],
+                )
         except BaseException:
             if tmp:
                 fh.close()

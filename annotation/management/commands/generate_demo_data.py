@@ -6,8 +6,10 @@ from elmtex_site.errors import ApplicationError
 
 
 class Command(ElmtexCommand):
-    help = ("Write the synthetic ELMTEX demo dataset (invented case reports with gold summaries) as "
-            "en.json and de.json into a folder; prints the paths of the two files.")
+    help = (
+        "Write the synthetic ELMTEX demo dataset (invented case reports with gold summaries) as "
+        "en.json and de.json into a folder; prints the paths of the two files."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, metavar="DIR", help="folder to write en.json and de.json into")
@@ -20,8 +22,9 @@ class Command(ElmtexCommand):
         try:
             paths = write_demo_files(opts["out"], n=opts["n"], seed=opts["seed"])
         except OSError as exc:
-            raise ApplicationError(f"--out: cannot write into {opts['out']}: {exc.strerror}; "
-                                   "choose a folder you can write to") from None
+            raise ApplicationError(
+                f"--out: cannot write into {opts['out']}: {exc.strerror}; choose a folder you can write to"
+            ) from None
         sys.stderr.write(f"wrote the synthetic demo dataset (n={opts['n']}, seed={opts['seed']})\n")
         for path in paths.values():
             self.stdout.write(str(path))

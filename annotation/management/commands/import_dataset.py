@@ -18,8 +18,9 @@ class Command(ElmtexCommand):
         parser.add_argument("--language", default="en", help="language of records without one (default en)")
         parser.add_argument("--split", default="none", help="split of records without one: train, val, test, none")
         parser.add_argument("--drop-unknown", action="store_true", help="drop summary keys not in the schema")
-        parser.add_argument("--update", action="store_true",
-                            help="replace documents whose content changed (adjudicated gold is kept)")
+        parser.add_argument(
+            "--update", action="store_true", help="replace documents whose content changed (adjudicated gold is kept)"
+        )
         parser.add_argument("--progress", action="store_true", default=None, help="always draw a progress bar")
 
     def handle(self, *args, **opts):
@@ -38,10 +39,18 @@ class Command(ElmtexCommand):
             name = path
         with progress_bar(total=size, desc="import", unit="B", force=opts["progress"]) as bar:
             try:
-                result = dataset_import(project=project, stream=stream, name=name, fmt=opts["format"],
-                                        language=opts["language"], split=opts["split"],
-                                        drop_unknown=opts["drop_unknown"], update=opts["update"],
-                                        size=size, progress=bar.update)
+                result = dataset_import(
+                    project=project,
+                    stream=stream,
+                    name=name,
+                    fmt=opts["format"],
+                    language=opts["language"],
+                    split=opts["split"],
+                    drop_unknown=opts["drop_unknown"],
+                    update=opts["update"],
+                    size=size,
+                    progress=bar.update,
+                )
             finally:
                 if stream is not sys.stdin.buffer:
                     stream.close()

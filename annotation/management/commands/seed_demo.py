@@ -32,20 +32,29 @@ ADMIN_USERNAME = "admin"
 
 
 class Command(ElmtexCommand):
-    help = ("Create the ELMTEX demo: a project with the elmtex schema, demo users with roles, an admin "
-            "superuser, and the synthetic dataset (English, then German) imported. Safe to run again.")
+    help = (
+        "Create the ELMTEX demo: a project with the elmtex schema, demo users with roles, an admin "
+        "superuser, and the synthetic dataset (English, then German) imported. Safe to run again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--slug", default="demo", help="project slug (default demo)")
         parser.add_argument("--n", type=int, default=240, help="number of English records (default 240)")
         parser.add_argument("--seed", type=int, default=0, help="random seed of the synthetic dataset (default 0)")
-        parser.add_argument("--password-env", metavar="VAR",
-                            help=f"read the demo users' password from this environment variable "
-                                 f"(default: the demo-only password {DEFAULT_PASSWORD!r})")
-        parser.add_argument("--data-dir", metavar="DIR",
-                            help="where to write en.json and de.json (default: var/demo under the project)")
-        parser.add_argument("--update", action="store_true",
-                            help="replace demo documents whose content changed (e.g. after another --seed)")
+        parser.add_argument(
+            "--password-env",
+            metavar="VAR",
+            help=f"read the demo users' password from this environment variable "
+            f"(default: the demo-only password {DEFAULT_PASSWORD!r})",
+        )
+        parser.add_argument(
+            "--data-dir", metavar="DIR", help="where to write en.json and de.json (default: var/demo under the project)"
+        )
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="replace demo documents whose content changed (e.g. after another --seed)",
+        )
 
     def handle(self, *args, **opts):
         if opts["n"] < 1:
@@ -55,8 +64,10 @@ class Command(ElmtexCommand):
         try:
             paths = write_demo_files(data_dir, n=opts["n"], seed=opts["seed"])
         except OSError as exc:
-            raise ApplicationError(f"cannot write the demo dataset into {data_dir}: {exc.strerror}; "
-                                   "pass --data-dir with a folder you can write to") from None
+            raise ApplicationError(
+                f"cannot write the demo dataset into {data_dir}: {exc.strerror}; "
+                "pass --data-dir with a folder you can write to"
+            ) from None
 
         with transaction.atomic():
             project, created = self._project(opts["slug"])
@@ -66,8 +77,14 @@ class Command(ElmtexCommand):
             for language in ("en", "de"):  # English first, so German documents link to their originals
                 path = paths[language]
                 with open(path, "rb") as stream:
-                    result = dataset_import(project=project, stream=stream, name=str(path), language=language,
-                                            update=opts["update"], size=path.stat().st_size)
+                    result = dataset_import(
+                        project=project,
+                        stream=stream,
+                        name=str(path),
+                        language=language,
+                        update=opts["update"],
+                        size=path.stat().st_size,
+                    )
                 imports.append((language, path, result))
 
         out = self.stdout.write
@@ -84,19 +101,27 @@ class Command(ElmtexCommand):
         if variable:
             password = os.environ.get(variable)
             if not password:
-                raise ApplicationError(f"--password-env: environment variable {variable} is not set or empty; "
-                                       "set it or leave out --password-env for the demo-only default")
+                raise ApplicationError(
+                    f"--password-env: environment variable {variable} is not set or empty; "
+                    "set it or leave out --password-env for the demo-only default"
+                )
             return password, f"from the environment variable {variable}"
-        sys.stderr.write(f"warning: using the demo-only default password {DEFAULT_PASSWORD!r}; "
-                         "pass --password-env VAR to choose your own\n")
+        sys.stderr.write(
+            f"warning: using the demo-only default password {DEFAULT_PASSWORD!r}; "
+            "pass --password-env VAR to choose your own\n"
+        )
         return DEFAULT_PASSWORD, DEFAULT_PASSWORD
 
     def _project(self, slug: str) -> tuple[Project, bool]:
         project = Project.objects.filter(slug=slug).first()
         if project is not None:
             return project, False
-        return project_create(slug=slug, name=PROJECT_NAME, categories=schema_resolve("elmtex"),
-                              description="Synthetic demo data: invented case reports, not real patients."), True
+        return project_create(
+            slug=slug,
+            name=PROJECT_NAME,
+            categories=schema_resolve("elmtex"),
+            description="Synthetic demo data: invented case reports, not real patients.",
+        ), True
 
     # Existing accounts are never changed (password, superuser flag): seeding a demo must not
     # be a way to take over a login that happens to share a demo user's name.
