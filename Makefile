@@ -36,6 +36,8 @@ demo: migrate
 
 ## Test: unit, integration and API tests (PostgreSQL when DATABASE_URL is set, else SQLite)
 test: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
