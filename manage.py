@@ -7,9 +7,15 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elmtex_site.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # A bad setting (e.g. an unknown DATABASE_URL scheme): one line, no traceback.
+        sys.stderr.write(f"error: configuration: {exc}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from annotation.models import Category, Document, Gold, Membership, Project
+from annotation.models import Document, Gold, Membership, Project
 from annotation.pipeline.records import content_hash
 from annotation.schema import ELMTEX_CATEGORIES
+from annotation.services.projects import categories_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -34,18 +35,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def elmtex_schema(obj, create, extracted, **kwargs):
         if create and extracted is not False:
-            Category.objects.bulk_create(
-                Category(
-                    project=obj,
-                    key=c.key,
-                    label=c.label,
-                    guideline=c.guideline,
-                    text_metrics=c.text_metrics,
-                    entity_metrics=c.entity_metrics,
-                    order=i,
-                )
-                for i, c in enumerate(ELMTEX_CATEGORIES)
-            )
+            categories_create(project=obj, categories=list(ELMTEX_CATEGORIES))
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

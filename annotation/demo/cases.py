@@ -287,3 +287,19 @@ def case_draw(sc: Scenario, rng: random.Random, patient_id: str) -> Case:
         facts=facts,
         layout=layout,
     )
+
+
+def closing_sentences(case: Case, rng: random.Random, lang: str, remarks) -> list[str]:
+    """The report's closing paragraph in ``lang`` ("en" or "de"), from the case's layout.
+    ``remarks`` are the language's templates for a remark on the diagnosis ({D})."""
+    layout = case.layout
+    closing = [getattr(item, lang) for item in layout.discussion]
+    if layout.diagnosis_remark:
+        closing.append(rng.choice(remarks).format(D=getattr(case.primary, lang)))
+    if layout.conference:
+        closing.append(getattr(vocab.CONFERENCE, lang))
+    if layout.consent:
+        closing.append(getattr(vocab.CONSENT_CHILD if case.scenario.paediatric else vocab.CONSENT_ADULT, lang))
+    if layout.anonymised:
+        closing.append(getattr(vocab.ANONYMISED, lang))
+    return closing

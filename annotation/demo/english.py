@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import random
 
-from . import vocab
-from .cases import SETTINGS, Case
+from .cases import SETTINGS, Case, closing_sentences
 from .vocab import Bi, capitalise, join_items
 
 NOUNS = {"infant": "infant", "toddler": "child", "child": "child", "adult": "patient"}
@@ -202,16 +201,7 @@ def report_en(case: Case, rng: random.Random) -> str:
     if f["outcomes"]:
         paragraphs.append([_sentence(rng, who, "outcomes", f["outcomes"])])
 
-    closing = [item.en for item in layout.discussion]
-    if layout.diagnosis_remark:
-        closing.append(rng.choice(REMARK).format(D=case.primary.en))
-    if layout.conference:
-        closing.append(vocab.CONFERENCE.en)
-    if layout.consent:
-        closing.append((vocab.CONSENT_CHILD if case.scenario.paediatric else vocab.CONSENT_ADULT).en)
-    if layout.anonymised:
-        closing.append(vocab.ANONYMISED.en)
-    paragraphs.append(closing)
+    paragraphs.append(closing_sentences(case, rng, "en", REMARK))
     return "\n\n".join(" ".join(p) for p in paragraphs if p)
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import random
 
-from . import vocab
-from .cases import SETTINGS, Case
+from .cases import SETTINGS, Case, closing_sentences
 from .vocab import Bi, capitalise
 
 # (stage, stated gender) -> (indefinite nominative, indefinite accusative, definite nominative,
@@ -180,16 +179,7 @@ def report_de(case: Case, rng: random.Random) -> str:
     if f["outcomes"]:
         paragraphs.append([_sentence(rng, case, "outcomes", f["outcomes"])])
 
-    closing = [item.de for item in layout.discussion]
-    if layout.diagnosis_remark:
-        closing.append(rng.choice(REMARK).format(D=case.primary.de))
-    if layout.conference:
-        closing.append(vocab.CONFERENCE.de)
-    if layout.consent:
-        closing.append((vocab.CONSENT_CHILD if case.scenario.paediatric else vocab.CONSENT_ADULT).de)
-    if layout.anonymised:
-        closing.append(vocab.ANONYMISED.de)
-    paragraphs.append(closing)
+    paragraphs.append(closing_sentences(case, rng, "de", REMARK))
     return "\n\n".join(" ".join(p) for p in paragraphs if p)
 
 

@@ -34,6 +34,22 @@ def schema_resolve(schema: str) -> list[CategorySpec]:
         raise ApplicationError(f"{schema}: {exc}") from None
 
 
+def categories_create(*, project: Project, categories: list[CategorySpec]) -> None:
+    """Give ``project`` its category schema, in the given order."""
+    Category.objects.bulk_create(
+        Category(
+            project=project,
+            key=c.key,
+            label=c.label,
+            guideline=c.guideline,
+            text_metrics=c.text_metrics,
+            entity_metrics=c.entity_metrics,
+            order=i,
+        )
+        for i, c in enumerate(categories)
+    )
+
+
 @transaction.atomic
 def project_create(
     *, slug: str, name: str, categories: list[CategorySpec], description: str = "", created_by=None
@@ -54,18 +70,7 @@ def project_create(
         project = Project.objects.create(slug=slug, name=name.strip(), description=description, created_by=created_by)
     except IntegrityError:
         raise ApplicationError(f"project {slug!r} already exists; choose another slug") from None
-    Category.objects.bulk_create(
-        Category(
-            project=project,
-            key=c.key,
-            label=c.label,
-            guideline=c.guideline,
-            text_metrics=c.text_metrics,
-            entity_metrics=c.entity_metrics,
-            order=i,
-        )
-        for i, c in enumerate(categories)
-    )
+    categories_create(project=project, categories=categories)
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.RESEARCHER)
     return project
