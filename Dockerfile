@@ -5,6 +5,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput
+RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput \
+    && useradd --create-home --uid 1000 elmtex \
+    && mkdir -p var && chown -R elmtex /app/var
+USER elmtex
 EXPOSE 8000
 CMD ["gunicorn", "elmtex_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

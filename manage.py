@@ -14,7 +14,8 @@ def main():
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
         # A bad setting (e.g. an unknown DATABASE_URL scheme): one line, no traceback.
-        sys.stderr.write(f"error: configuration: {exc}\n")
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"error: configuration: {message}\n")
         sys.exit(1)
 
 

@@ -40,7 +40,7 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ["project", "language", "split"]
     search_fields = ["external_id"]
     raw_id_fields = ["translation_of"]
-    list_select_related = ["project", "translation_of"]
+    list_select_related = ["project", "translation_of", "translation_of__project"]
     show_full_result_count = False
 
 

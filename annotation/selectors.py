@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from elmtex_site.errors import NotFound, PermissionDenied
+from elmtex_site.errors import ApplicationError, NotFound, PermissionDenied, Problem
 
-from .models import Document, Gold, Membership, Project, Role
+from .models import Category, Document, Gold, Membership, Project, Role
 from .schema import NA
 
 STAFF = "staff"
+USER_ADD_PERMISSION = "auth.add_user"
 
 
 def project_role(*, user, project: Project) -> str | None:
@@ -28,6 +30,32 @@ def projects_for_user(*, user) -> QuerySet[Project]:
     return qs.order_by("slug").distinct()
 
 
+def _count_per_project(qs: QuerySet, project_field: str) -> Coalesce:
+    """``COUNT(*)`` of ``qs`` (filtered on ``OuterRef("pk")``) as a subquery, 0 when empty."""
+    counted = qs.order_by().values(project_field).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def projects_with_counts(*, user) -> QuerySet[Project]:
+    """The projects the user may see (the project list page and ``GET /api/projects/``),
+    each with ``role`` (as :func:`project_role` gives it: ``"staff"`` for staff users),
+    ``category_count``, ``document_count`` and ``gold_count``: one query for the whole list.
+
+    Subqueries rather than joined counts, so the numbers do not depend on how
+    ``projects_for_user`` joins memberships.
+    """
+    if user.is_staff or user.is_superuser:
+        role = Value(STAFF)
+    else:
+        role = Subquery(Membership.objects.filter(project=OuterRef("pk"), user=user).order_by().values("role")[:1])
+    return projects_for_user(user=user).annotate(
+        role=role,
+        category_count=_count_per_project(Category.objects.filter(project=OuterRef("pk")), "project"),
+        document_count=_count_per_project(Document.objects.filter(project=OuterRef("pk")), "project"),
+        gold_count=_count_per_project(Gold.objects.filter(document__project=OuterRef("pk")), "document__project"),
+    )
+
+
 def can_view_documents(role: str | None) -> bool:
     """Document texts and gold: researchers, reviewers and staff. Annotators see their
     assignments only (never gold)."""
@@ -36,6 +64,13 @@ def can_view_documents(role: str | None) -> bool:
 
 def can_manage_project(role: str | None) -> bool:
     return role in (STAFF, Role.RESEARCHER)
+
+
+def can_create_users(user) -> bool:
+    """Creating login accounts is platform-wide, not a project right: staff, superusers
+    and users granted ``auth.add_user`` (admin > Users). A project's researchers add
+    existing users only."""
+    return bool(user.is_authenticated and (user.is_staff or user.has_perm(USER_ADD_PERMISSION)))
 
 
 def project_for_user(*, user, slug: str, need: str = "member") -> tuple[Project, str]:
@@ -88,10 +123,19 @@ def gold_coverage(*, project: Project) -> list[dict]:
     ]
 
 
+HAS_GOLD_CHOICES = ("yes", "no")
+"""The ``has_gold`` values :func:`documents_search` takes (besides "" for either), offered
+by the document list page and the API alike."""
+
+
 def documents_search(
     *, project: Project, q: str = "", split: str = "", language: str = "", has_gold: str = ""
 ) -> QuerySet[Document]:
-    """Documents filtered as in the list page and the API. ``has_gold``: "yes"/"no"/""."""
+    """Documents filtered as in the list page and the API. ``has_gold``: one of
+    ``HAS_GOLD_CHOICES`` or ""."""
+    if has_gold and has_gold not in HAS_GOLD_CHOICES:
+        message = f"expected {' or '.join(HAS_GOLD_CHOICES)} (or nothing for either), got {has_gold!r}"
+        raise ApplicationError(f"has_gold: {message}", problems=[Problem(message, field="has_gold")])
     qs = Document.objects.filter(project=project)
     if q:
         qs = qs.filter(Q(external_id=q) | Q(text__icontains=q))
@@ -99,9 +143,9 @@ def documents_search(
         qs = qs.filter(split=split)
     if language:
         qs = qs.filter(language=language)
-    if has_gold in ("yes", "true", "1"):
+    if has_gold == "yes":
         qs = qs.filter(gold__isnull=False)
-    elif has_gold in ("no", "false", "0"):
+    elif has_gold == "no":
         qs = qs.filter(gold__isnull=True)
     return qs.order_by("id")
 

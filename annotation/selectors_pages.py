@@ -7,34 +7,12 @@ queries however many rows it shows.
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Substr
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Substr
 
 from .models import Document, Gold, Membership, Project, Split
-from .selectors import projects_for_user
 
 EXCERPT_CHARS = 120
-
-
-def _count_per_project(qs: QuerySet, project_field: str) -> Coalesce:
-    """``COUNT(*)`` of ``qs`` (filtered on ``OuterRef("pk")``) as a subquery, 0 when empty."""
-    counted = qs.order_by().values(project_field).annotate(n=Count("pk")).values("n")[:1]
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def projects_with_counts(*, user) -> QuerySet[Project]:
-    """The projects the user may see, each with ``my_role`` (None for staff without a
-    membership), ``document_count`` and ``gold_count``: one query for the whole list.
-
-    Subqueries rather than joined counts, so the numbers do not depend on how
-    ``projects_for_user`` joins memberships.
-    """
-    my_membership = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
-    return projects_for_user(user=user).annotate(
-        my_role=Subquery(my_membership.values("role")[:1]),
-        document_count=_count_per_project(Document.objects.filter(project=OuterRef("pk")), "project"),
-        gold_count=_count_per_project(Gold.objects.filter(document__project=OuterRef("pk")), "document__project"),
-    )
 
 
 def document_list_rows(qs: QuerySet[Document]) -> QuerySet[Document]:

@@ -21,6 +21,7 @@ from elmtex_site.errors import ApplicationError
 from .models import Split
 from .schema import NA
 from .selectors import (
+    HAS_GOLD_CHOICES,
     can_manage_project,
     can_view_documents,
     document_get,
@@ -29,6 +30,7 @@ from .selectors import (
     project_counts,
     project_for_user,
     project_languages,
+    projects_with_counts,
 )
 from .selectors_pages import (
     EXCERPT_CHARS,
@@ -37,7 +39,6 @@ from .selectors_pages import (
     document_neighbours,
     document_translations,
     project_members,
-    projects_with_counts,
 )
 
 DOCUMENTS_PER_PAGE = 50
@@ -67,8 +68,6 @@ def page_errors(view):
 @login_required
 def project_list(request):
     projects = list(projects_with_counts(user=request.user))
-    for project in projects:
-        project.role_label = project.my_role or ("staff" if request.user.is_staff else "")
     return render(request, "annotation/project_list.html", {"projects": projects})
 
 
@@ -76,8 +75,10 @@ def project_list(request):
 @page_errors
 def project_detail(request, slug: str):
     project, role = project_for_user(user=request.user, slug=slug, need="member")
-    coverage = gold_coverage(project=project)
-    for row in coverage:
+    may_view_documents = can_view_documents(role)
+    # Gold coverage is about gold, which annotators never see (the API answers null too).
+    coverage = gold_coverage(project=project) if may_view_documents else None
+    for row in coverage or []:
         share = row["filled_share"]
         # Formatted here, not with floatformat, so the CSS width never gets a locale's comma.
         row["percent"] = None if share is None else f"{share * 100:.1f}"
@@ -87,15 +88,12 @@ def project_detail(request, slug: str):
         "counts": counts_matrix(project_counts(project=project)),
         "coverage": coverage,
         "categories": project.categories.order_by("order"),
-        "may_view_documents": can_view_documents(role),
+        "may_view_documents": may_view_documents,
         "may_see_members": can_manage_project(role),
     }
     if context["may_see_members"]:
         context["members"] = project_members(project=project)
     return render(request, "annotation/project_detail.html", context)
-
-
-HAS_GOLD_CHOICES = [("", "any"), ("yes", "yes"), ("no", "no")]
 
 
 class DocumentFilterForm(forms.Form):
@@ -104,7 +102,9 @@ class DocumentFilterForm(forms.Form):
     )
     split = forms.ChoiceField(required=False, choices=[("", "any"), *Split.choices], label="Split")
     language = forms.ChoiceField(required=False, label="Language")
-    has_gold = forms.ChoiceField(required=False, choices=HAS_GOLD_CHOICES, label="Has gold")
+    has_gold = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((value, value) for value in HAS_GOLD_CHOICES)], label="Has gold"
+    )
 
     def __init__(self, *args, languages: list[str], **kwargs):
         super().__init__(*args, **kwargs)

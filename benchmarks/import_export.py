@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,46 +61,19 @@ def write_dataset(path: Path, n: int) -> None:
 
 
 def run(args: list[str], env: dict) -> tuple[float, float, str]:
-    """Run a manage.py command; return (seconds, peak RSS in MB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out, err = proc.communicate()
-    elapsed = time.perf_counter() - start
-    # ru_maxrss of children is a running maximum; measure each command in its own child.
-    rss = _child_rss(proc.pid)
-    if proc.returncode != 0:
-        raise SystemExit(f"command {' '.join(args)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return elapsed, rss, out.strip()
-
-
-_rss: dict[int, float] = {}
-
-
-def _child_rss(pid: int) -> float:
-    return _rss.get(pid, float("nan"))
-
-
-def _patch_popen_wait():
-    """Collect each child's own rusage with os.wait4 (Popen.communicate would reap it first)."""
-    original = subprocess.Popen._try_wait
-
-    def _try_wait(self, wait_flags):
-        try:
-            pid, sts, usage = os.wait4(self.pid, wait_flags)
-        except ChildProcessError:
-            return original(self, wait_flags)
-        if pid == self.pid:
-            _rss[pid] = usage.ru_maxrss / 1024
-        return (pid, sts)
-
-    subprocess.Popen._try_wait = _try_wait
+    """Run a manage.py command; return (seconds, its own peak RSS in MB, stdout)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=out, stderr=err)
+        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be a running maximum).
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"command {' '.join(args)} failed ({proc.returncode}):\n{err.read()[-2000:]}")
+        return elapsed, usage.ru_maxrss / 1024, out.read().strip()
 
 
 def bench_database(label: str, database_url: str, dataset: Path, out_dir: Path, n: int) -> list[str]:
@@ -133,7 +107,6 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--write-only", metavar="PATH", help="only write the dataset to PATH (for profiling)")
     args = parser.parse_args()
-    _patch_popen_wait()
 
     import psycopg
 
@@ -155,14 +128,12 @@ def main() -> None:
         )
         print("times include the command's start-up (Django, ~0.5 s)")
 
+        if args.write_only:
+            shutil.copy(dataset, args.write_only)
+            return
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS elmtex_bench")
             conn.execute("CREATE DATABASE elmtex_bench")
-        if args.write_only:
-            import shutil
-
-            shutil.copy(dataset, args.write_only)
-            return
         base = args.pg.rsplit("/", 1)[0]
         lines = bench_database("postgresql", f"{base}/elmtex_bench", dataset, tmp_dir, args.n)
         with psycopg.connect(args.pg, autocommit=True) as conn:

@@ -51,6 +51,23 @@ def save_traceback() -> str | None:
     return path
 
 
+def database_error_line(exc: OperationalError) -> str:
+    """One ``error:`` line for a database that cannot be used right now."""
+    from django.db import connection
+
+    detail = " ".join(str(exc).split())[:300]
+    if connection.vendor == "sqlite" and "locked" in detail:
+        return (
+            "error: the SQLite database is busy (another process is writing to it); try again when it "
+            "has finished, or use PostgreSQL (DATABASE_URL) for concurrent work; nothing was written"
+        )
+    where = connection.settings_dict.get("HOST") or connection.settings_dict.get("NAME")
+    return (
+        f"error: the database ({connection.vendor} at {where}) cannot be used: {detail}; "
+        "check DATABASE_URL and that the server is running; nothing was written"
+    )
+
+
 class ElmtexCommand(BaseCommand):
     def execute(self, *args, **options):
         if not getattr(self, "_called_from_command_line", False):
@@ -66,15 +83,7 @@ class ElmtexCommand(BaseCommand):
             sys.stderr.write(f"error: {exc}\n")
             sys.exit(getattr(exc, "returncode", 1) or 1)
         except OperationalError as exc:
-            from django.db import connection
-
-            settings_dict = connection.settings_dict
-            where = settings_dict.get("HOST") or settings_dict.get("NAME")
-            detail = " ".join(str(exc).split())[:300]
-            sys.stderr.write(
-                f"error: the database ({connection.vendor} at {where}) cannot be used: {detail}; "
-                "check DATABASE_URL and that the server is running; nothing was written\n"
-            )
+            sys.stderr.write(database_error_line(exc) + "\n")
             sys.exit(1)
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted; nothing was written by the unfinished step\n")

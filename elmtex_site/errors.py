@@ -79,10 +79,10 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    def __init__(self, message: str):
-        super().__init__(message, status=404)
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message, problems=[Problem(message, field=field)], status=404)
 
 
 class PermissionDenied(ApplicationError):
-    def __init__(self, message: str):
-        super().__init__(message, status=403)
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message, problems=[Problem(message, field=field)], status=403)

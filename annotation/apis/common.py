@@ -6,8 +6,6 @@ from ..models import Project, Role
 from ..selectors import STAFF, project_for_user
 
 TEXT_PREVIEW_CHARS = 200
-IMPORT_FORMATS = ("auto", "json", "jsonl", "csv")
-HAS_GOLD_CHOICES = ("yes", "no", "true", "false", "1", "0")
 # A plain string in the schema: an enum here would collide with the members' role enum.
 ROLE_HELP = f"your role: {', '.join(Role.values)}, or {STAFF} for staff users"
 

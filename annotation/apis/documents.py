@@ -13,11 +13,8 @@ from elmtex_site.errors import NotFound
 
 from ..models import Document, Gold, Split
 from ..schema import NA
-from ..selectors import (
-    document_get,
-    documents_search,
-)
-from .common import HAS_GOLD_CHOICES, TEXT_PREVIEW_CHARS, ProjectScopedMixin
+from ..selectors import HAS_GOLD_CHOICES, document_get, documents_search
+from .common import TEXT_PREVIEW_CHARS, ProjectScopedMixin
 
 
 class DocumentListApi(ProjectScopedMixin, generics.ListAPIView):
@@ -69,7 +66,7 @@ class DocumentListApi(ProjectScopedMixin, generics.ListAPIView):
             OpenApiParameter("q", str, description="a patient_id, or text the report contains"),
             OpenApiParameter("split", str, enum=Split.values),
             OpenApiParameter("language", str, description="e.g. en, de"),
-            OpenApiParameter("has_gold", str, enum=["yes", "no"]),
+            OpenApiParameter("has_gold", str, enum=list(HAS_GOLD_CHOICES)),
         ],
         responses={200: OutputSerializer(many=True), **error_responses(400, 403, 404)},
     )

@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 
 from elmtex_site.api import error_responses, input_validate
 
+from ..pipeline.readers import FORMATS
 from ..services.imports import dataset_import
-from .common import IMPORT_FORMATS, ProjectScopedMixin
+from .common import ProjectScopedMixin
 
 
 class ImportApi(ProjectScopedMixin, APIView):
@@ -27,7 +28,7 @@ class ImportApi(ProjectScopedMixin, APIView):
 
         # An empty file reaches the service, which refuses it as the CLI does ("no records").
         file = serializers.FileField(allow_empty_file=True, help_text="JSON array, JSON lines or CSV, UTF-8")
-        format = serializers.ChoiceField(choices=IMPORT_FORMATS, default="auto")
+        format = serializers.ChoiceField(choices=("auto", *FORMATS), default="auto")
         language = serializers.CharField(default="en", help_text="language of records without one")
         split = serializers.CharField(default="none", help_text="split of records without one")
         drop_unknown = serializers.BooleanField(default=False, help_text="drop summary keys not in the schema")

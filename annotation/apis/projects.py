@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import JSONParser
@@ -13,32 +10,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from elmtex_site.api import error_responses, input_validate
-from elmtex_site.errors import ApplicationError, Problem
+from elmtex_site.errors import ApplicationError, PermissionDenied, Problem
 
 from ..api_permissions import CanCreateProjects
-from ..models import Category, Document, Gold, Membership, Project, Role, Split
+from ..models import Category, Membership, Project, Role, Split
 from ..schema import ELMTEX_CATEGORIES, SchemaFileError, parse_schema
 from ..selectors import (
-    STAFF,
+    USER_ADD_PERMISSION,
+    can_create_users,
     can_view_documents,
     gold_coverage,
     project_counts,
-    projects_for_user,
+    projects_with_counts,
 )
 from ..services.projects import member_add, member_remove, project_create
 from .common import ROLE_HELP, ProjectScopedMixin
-
-
-def _count_per_project(queryset, project_path: str):
-    """A correlated COUNT subquery (avoids join fan-out and N+1 in project lists)."""
-    rows = (
-        queryset.filter(**{project_path: OuterRef("pk")})
-        .order_by()
-        .values(project_path)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 @extend_schema_field(
@@ -104,17 +90,7 @@ class ProjectListCreateApi(generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Project.objects.none()
-        user = self.request.user
-        if user.is_staff or user.is_superuser:
-            role = Value(STAFF)
-        else:
-            role = Subquery(Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1])
-        return projects_for_user(user=user).annotate(
-            role=role,
-            category_count=_count_per_project(Category.objects.all(), "project"),
-            document_count=_count_per_project(Document.objects.all(), "project"),
-            gold_count=_count_per_project(Gold.objects.all(), "document__project"),
-        )
+        return projects_with_counts(user=self.request.user)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **error_responses(400, 403)})
     def post(self, request, *args, **kwargs):
@@ -231,7 +207,14 @@ class MemberOutputSerializer(serializers.ModelSerializer):
 
 class MemberListCreateApi(ProjectScopedMixin, generics.ListCreateAPIView):
     """Members and their roles; add a member or change a role (``add_member``).
-    Researchers and staff only."""
+    Researchers and staff only.
+
+    Researchers add existing users by exact username; a 400 "does not exist" tells them a
+    username is unknown, which is accepted: adding a colleague needs their login name
+    anyway, and only authenticated researchers of a project can ask. Creating accounts
+    (``create: true``) is platform-wide, so it needs staff or the ``auth.add_user``
+    permission (403 otherwise, whether or not the user exists).
+    """
 
     project_need = "manage"
     serializer_class = MemberOutputSerializer
@@ -242,12 +225,16 @@ class MemberListCreateApi(ProjectScopedMixin, generics.ListCreateAPIView):
 
         username = serializers.CharField(max_length=150)
         role = serializers.ChoiceField(choices=Role.choices)
-        create = serializers.BooleanField(default=False, help_text="create the user if it does not exist")
+        create = serializers.BooleanField(
+            default=False,
+            help_text=f"create the user if it does not exist (staff or the {USER_ADD_PERMISSION} permission only)",
+        )
         password = serializers.CharField(
             required=False,
             write_only=True,
             trim_whitespace=False,
-            help_text="password of a user created by this request",
+            help_text="password of a user created by this request (checked by the password validators); "
+            "refused for an existing user, whose password add_member never changes",
         )
         email = serializers.EmailField(required=False, allow_blank=True, default="")
 
@@ -268,23 +255,24 @@ class MemberListCreateApi(ProjectScopedMixin, generics.ListCreateAPIView):
     def post(self, request, *args, **kwargs):
         project = self.get_project()
         data = input_validate(self.InputSerializer, request.data)
-        password = data.get("password")
-        # member_add sets the password of an existing user too; through the API that would
-        # let a researcher take over any account, so a password only goes with a new user.
-        if password and get_user_model().objects.filter(username=data["username"]).exists():
-            message = "the user already exists; a password is only set for a user created by this request"
-            raise ApplicationError(f"password: {message}", problems=[Problem(message, field="password")])
-        existed = Membership.objects.filter(project=project, user__username=data["username"]).exists()
-        membership = member_add(
+        if data["create"] and not can_create_users(request.user):
+            message = (
+                f"only staff or users with the {USER_ADD_PERMISSION} permission may create accounts; "
+                "leave out create to add an existing user, or ask an administrator to create the account"
+            )
+            raise PermissionDenied(message, field="create")
+        # member_add holds every rule shared with the add_member command (unknown user,
+        # a password for an existing account, password validation).
+        membership, created = member_add(
             project=project,
             username=data["username"],
             role=data["role"],
             create=data["create"],
-            password=password,
+            password=data.get("password"),
             email=data["email"],
         )
         return Response(
-            MemberOutputSerializer(membership).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+            MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -21,6 +22,10 @@ CHUNK_BYTES = 1 << 20
 MAX_DEPTH = 32
 CSV_FIELD_LIMIT = 1 << 30
 _WS = " \t\n\r"
+# A decode error this close to the end of the buffer may only mean that the record goes
+# on in the next chunk (a cut number, literal or \\u escape); further back it is real.
+TRUNCATION_SLACK = 32
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 
 
 @dataclass
@@ -66,16 +71,15 @@ def utf8_chunks(
             progress(len(data))
         if head is not None:
             head += data
-            if len(head) < len(codecs.BOM_UTF8) and not final:
+            # Four bytes tell a UTF-32 BOM (FF FE 00 00) from a UTF-16 one (FF FE).
+            if len(head) < len(codecs.BOM_UTF32) and not final:
                 continue
             data, head = head, None
             if data.startswith(codecs.BOM_UTF8):
                 data = data[len(codecs.BOM_UTF8) :]
                 offset += len(codecs.BOM_UTF8)
-            elif data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                raise ReadError(
-                    "not valid UTF-8 at byte 0: the file starts with a UTF-16 byte order mark; save the file as UTF-8"
-                )
+            else:
+                _refuse_foreign_bom(data)
         nul = data.find(b"\x00")
         part = data if nul < 0 else data[:nul]  # an invalid byte before the NUL is named first
         try:
@@ -90,14 +94,27 @@ def utf8_chunks(
             ) from None
         if nul >= 0:
             raise ReadError(
-                f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16 "
-                "or binary?); save the file as UTF-8"
+                f"not valid UTF-8 text at byte {offset + nul}: a NUL byte (is the file UTF-16, "
+                "UTF-32 or binary?); save the file as UTF-8"
             )
         offset += len(data)
         if text:
             yield text
         if final:
             return
+
+
+def _refuse_foreign_bom(head: bytes) -> None:
+    """Name the encoding of a file that starts with a UTF-16 or UTF-32 byte order mark."""
+    if head[:4] in _UTF32_BOMS:  # before UTF-16: FF FE 00 00 starts with FF FE
+        encoding = "UTF-32"
+    elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        encoding = "UTF-16"
+    else:
+        return
+    raise ReadError(
+        f"not valid UTF-8 at byte 0: the file starts with a {encoding} byte order mark; save the file as UTF-8"
+    )
 
 
 def _too_deep(value: Any, raw: str, start: int, end: int, max_depth: int) -> bool:
@@ -127,7 +144,8 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """A JSON value's kind for messages ("a string", "a list", ...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -145,12 +163,41 @@ class _NotJson(ValueError):
     """A value Python's json module accepts but JSON does not (NaN, Infinity)."""
 
 
+class _OutOfRange(_NotJson):
+    """A number too large for a 64-bit float: Python would make it infinity, which JSON
+    cannot hold and no database column stores."""
+
+    def __init__(self, text: str):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        super().__init__(f"number out of range ({shown} does not fit a 64-bit float; write it as a string)")
+        self.text = text
+
+
 def _refuse_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not valid JSON (use null or a string)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _OutOfRange(text)
+    return value
+
+
 def _decoder() -> json.JSONDecoder:
-    return json.JSONDecoder(parse_constant=_refuse_constant)
+    return json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def _maybe_truncated(text: str, exc: ValueError) -> bool:
+    """Whether a decode error at the end of ``text`` could vanish with more input."""
+    if isinstance(exc, json.JSONDecodeError):
+        # An unterminated string is reported at its start, however long it is.
+        return exc.msg.startswith("Unterminated string") or exc.pos >= len(text) - TRUNCATION_SLACK
+    # A number cut short ("1000...0.5" of "1000...0.5e-400", or "...e-" of it) may be out
+    # of range where the whole one is not.
+    if isinstance(exc, _OutOfRange):
+        return text.find(exc.text, max(0, len(text) - len(exc.text) - TRUNCATION_SLACK)) >= 0
+    return False
 
 
 def _value_problem(exc: ValueError) -> str:
@@ -229,7 +276,6 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
         raise ReadError("no records")
     while True:
         number += 1
-        start_line = buf.line
         if buf.skip_ws() is None:
             raise ReadError("invalid JSON: the file ends inside the array (truncated?)", record=number, line=buf.line)
         start_line = buf.line
@@ -237,21 +283,24 @@ def read_json_array(chunks: Iterator[str], *, max_depth: int = MAX_DEPTH) -> Ite
         while True:
             try:
                 value, end = decoder.raw_decode(buf.text, buf.pos)
-            except json.JSONDecodeError as exc:
-                if not buf.eof:
+            except RecursionError:
+                raise ReadError(f"nesting deeper than {max_depth} levels", record=number, line=start_line) from None
+            except ValueError as exc:
+                if not buf.eof and _maybe_truncated(buf.text, exc):
+                    # The record may go on in the next chunk. Growing the window
+                    # geometrically keeps a long record linear; a real error further
+                    # back is reported at once instead of reading on to the end.
                     want = max(want * 2, len(buf.text) - buf.pos)
                     buf.more(want)
                     continue
+                if not isinstance(exc, json.JSONDecodeError):
+                    raise ReadError(_value_problem(exc), record=number, line=start_line) from None
                 line = start_line + buf.text.count("\n", buf.pos, exc.pos)
                 if exc.pos >= len(buf.text):
                     msg = "invalid JSON: the file ends inside this record (truncated?)"
                 else:
                     msg = f"invalid JSON: {exc.msg}"
                 raise ReadError(msg, record=number, line=line) from None
-            except RecursionError:
-                raise ReadError(f"nesting deeper than {max_depth} levels", record=number, line=start_line) from None
-            except ValueError as exc:
-                raise ReadError(_value_problem(exc), record=number, line=start_line) from None
             if end >= len(buf.text) and not buf.eof:
                 # A scalar may continue in the next chunk: decode again with more text.
                 want = max(want * 2, CHUNK_BYTES)
@@ -428,6 +477,3 @@ def read_records(fmt: str, chunks: Iterator[str]) -> Iterator[RawRecord]:
     if fmt == "csv":
         return read_csv(chunks)
     raise ValueError(f"unknown format {fmt!r}")
-
-
-kind_of = _kind

@@ -12,13 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..schema import NA
+from ..schema import NA, RESERVED_KEYS
 from .readers import kind_of
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 SPLITS = ("train", "val", "test", "none")
 SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val"}
-RESERVED = ("patient_id", "report", "summary", "language", "split")
 CSV_COLUMNS = ("patient_id", "report", "language", "split")  # every other CSV column is a schema key
 MAX_ID_CHARS = 200  # Document.external_id's max_length
 
@@ -197,7 +196,7 @@ def parse_record(
     else:
         has_summary = "summary" in value
         raw_summary = value.get("summary")
-        metadata = {k: v for k, v in value.items() if k not in RESERVED}
+        metadata = {k: v for k, v in value.items() if k not in RESERVED_KEYS}
         if has_summary and not isinstance(raw_summary, dict):
             problems.append(("summary", f"expected an object, got {kind_of(raw_summary)}"))
             has_summary = False

@@ -54,7 +54,9 @@ def documents_insert(*, project_id: int, records: Sequence[ParsedRecord]) -> lis
         )
         ids = [row[0] for row in cursor.fetchall()]
         columns = "id, project_id, external_id, language, text, split, metadata, content_hash, created_at, updated_at"
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # COPY runs on psycopg's own cursor: wrap_database_errors turns its errors into
+        # Django's (IntegrityError, ...) as Django's cursor does for execute().
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for pk, r in zip(ids, records, strict=True):
                 copy.write_row(
                     (
@@ -87,7 +89,11 @@ def gold_insert(*, rows: Sequence[tuple[int, dict]], origin: str, provenance: di
     now = timezone.now()
     provenance_json = _json(provenance)
     columns = 'document_id, "values", origin, provenance, version, created_at, updated_at'
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
         for pk, values in rows:
             copy.write_row((pk, _json(values), origin, provenance_json, 1, now, now))
 

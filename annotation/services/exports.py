@@ -81,6 +81,16 @@ def _counted(records: Iterator[dict], on_record: Callable[[], None]) -> Iterator
         yield record
 
 
+def gold_export_check(*, fmt: str, with_metadata: bool = False) -> None:
+    """Refuse options that cannot be honoured, before anything is written."""
+    if fmt not in EXPORT_FORMATS:
+        raise ApplicationError(f"--format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    if with_metadata and fmt == "csv":
+        raise ApplicationError(
+            "--with-metadata: not available for csv; metadata has no columns (use --format jsonl or json)"
+        )
+
+
 def gold_export(
     *,
     project: Project,
@@ -94,9 +104,8 @@ def gold_export(
 
     ``on_record`` (e.g. a progress bar's update) is called once per record written.
     """
-    if fmt not in EXPORT_FORMATS:
-        raise ApplicationError(f"--format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
-    records = gold_records(project=project, filters=filters, with_metadata=with_metadata and fmt != "csv")
+    gold_export_check(fmt=fmt, with_metadata=with_metadata)
+    records = gold_records(project=project, filters=filters, with_metadata=with_metadata)
     if on_record is not None:
         records = _counted(records, on_record)
     count = 0
@@ -112,7 +121,7 @@ def gold_export(
         out.write("\n]\n" if count else "]\n")
     else:
         keys = list(project.categories.order_by("order").values_list("key", flat=True))
-        writer = csv.writer(out, lineterminator="\n")
+        writer = _CsvWriter(out)
         writer.writerow(["patient_id", "language", "split", "report", *keys])
         for record in records:
             summary = record["summary"]
@@ -127,3 +136,22 @@ def gold_export(
             )
             count += 1
     return count
+
+
+class _CsvWriter:
+    r"""CSV with ``\n`` line ends that quotes as little as it can and still reads back.
+
+    With ``lineterminator="\n"`` the csv module (Python 3.11) leaves a field holding a
+    bare ``\r`` unquoted, and no reader takes that back; such rows are written with every
+    field quoted.
+    """
+
+    def __init__(self, out: TextIO):
+        self.minimal = csv.writer(out, lineterminator="\n")
+        self.quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: list[str]) -> None:
+        if any("\r" in field for field in row):
+            self.quoted.writerow(row)
+        else:
+            self.minimal.writerow(row)

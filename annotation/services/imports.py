@@ -4,7 +4,8 @@ The file is read as a stream of records (``annotation.pipeline``), validated one
 one and written in bulk batches inside a single transaction. Any problem anywhere
 rolls everything back, after the whole file was read so that up to 20 problems can be
 listed at once. Memory stays constant apart from the set of ids seen (needed to find
-duplicates) and the ids already in the project.
+duplicates) and the ids already in the project. Imports into one project take turns
+(a lock on the project's row), so each sees the ids the one before it wrote.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from __future__ import annotations
 import codecs
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, Problem
+from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, NotFound, Problem
 
 from ..models import Document, Gold, GoldOrigin, Project
 from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
@@ -34,11 +35,10 @@ from ..pipeline.records import (
     normalise_split,
     parse_record,
 )
-from .bulk import documents_insert, gold_insert, statistics_refresh
+from .bulk import BATCH_SIZE, documents_insert, gold_insert, statistics_refresh
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
 ORIGINAL_LANGUAGE = "en"
 
 
@@ -176,14 +176,19 @@ class _Writer:
 
 
 def translations_link(*, project: Project) -> int:
-    """Link every non-English document to the English one with the same id."""
+    """Link every unlinked non-English document to the English one with the same id.
+
+    Only documents that have such an original are touched, so an import does not rewrite
+    every unlinked translation of the project each time.
+    """
     original = Document.objects.filter(
         project=project, language=ORIGINAL_LANGUAGE, external_id=OuterRef("external_id")
-    ).values("id")[:1]
+    ).values("id")
     return (
         Document.objects.filter(project=project, translation_of__isnull=True)
         .exclude(language=ORIGINAL_LANGUAGE)
-        .update(translation_of=Subquery(original))
+        .filter(Exists(original))
+        .update(translation_of=Subquery(original[:1]))
     )
 
 
@@ -255,10 +260,10 @@ def dataset_import(
     """
     problem = check_language(language)
     if problem:
-        raise ApplicationError(f"--language: {problem}")
+        raise _option_error("language", problem)
     split_value, problem = normalise_split(split)
     if problem:
-        raise ApplicationError(f"--split: {problem}")
+        raise _option_error("split", problem)
     limit = settings.ELMTEX_IMPORT_MAX_BYTES
     if size is not None and limit and size > limit:
         raise ApplicationError(
@@ -281,14 +286,12 @@ def dataset_import(
                 msg = _undetected_problem(head, stream)
                 raise ApplicationError(f"{name}: {msg}", problems=[Problem(msg, file=name)])
     if fmt not in FORMATS:
-        raise ApplicationError(f"--format: expected auto, {', '.join(FORMATS)}, got {fmt!r}")
+        raise _option_error("format", f"expected auto, {', '.join(FORMATS)}, got {fmt!r}")
 
     schema_keys = tuple(project.categories.order_by("order").values_list("key", flat=True))
     opts = RecordOptions(
         schema_keys=schema_keys, language=language, split=split_value, drop_unknown=drop_unknown, csv=fmt == "csv"
     )
-    problems = _Problems(name)
-    result = ImportResult()
     read_bytes = 0
 
     def count_bytes(n: int) -> None:
@@ -299,81 +302,139 @@ def dataset_import(
         if progress is not None:
             progress(n)
 
-    with transaction.atomic():
-        existing = _existing_documents(project)
-        writer = _Writer(project, os.path.basename(name))
-        seen: dict[tuple[str, str], tuple[int, int]] = {}
-        header_checked = fmt != "csv"
-        try:
-            for raw in read_records(fmt, utf8_chunks(stream, progress=count_bytes)):
-                if raw.error:
-                    problems.add(raw.error, record=raw.number, line=raw.line, field=raw.field)
-                    continue
-                if not header_checked:
-                    # Unknown CSV columns are reported once, for the header, not for every row.
-                    header_checked = True
-                    unknown = [c for c in raw.value if c not in CSV_COLUMNS and c not in schema_keys]
-                    if unknown and not drop_unknown:
-                        for column in unknown:
-                            if column:
-                                problems.add(
-                                    "unknown column (not in the project schema; use --drop-unknown to drop it)",
-                                    line=raw.header_line,
-                                    field=column,
-                                )
-                            else:
-                                problems.add(
-                                    "a column without a name (a trailing comma?); name it after a "
-                                    "schema key or use --drop-unknown to drop it",
-                                    line=raw.header_line,
-                                )
-                        break
-                record, record_problems = parse_record(raw.value, opts, check_text=raw.may_hold_unstorable)
-                for field, message in record_problems:
-                    problems.add(message, record=raw.number, line=raw.line, field=field)
-                if record is None:
-                    continue
-                key = (record.external_id, record.language)
-                if key in seen:
-                    first_number, first_line = seen[key]
-                    problems.add(
-                        f"duplicate id {record.external_id!r} (language {record.language}): "
-                        f"also record {first_number} (line {first_line})",
-                        record=raw.number,
-                        line=raw.line,
-                        field="patient_id",
-                    )
-                    continue
-                seen[key] = (raw.number, raw.line)
-                known = existing.get(key)
-                if known is not None and known.same_as(record):
-                    result.unchanged += 1
-                    continue
-                if known is not None and not update:
-                    problems.add(
-                        f"id {record.external_id!r} (language {record.language}) is already in "
-                        "the project with different content; pass --update to replace it",
-                        record=raw.number,
-                        line=raw.line,
-                        field="patient_id",
-                    )
-                    continue
-                if problems.total:
-                    continue  # keep validating to list more problems, but write nothing more
-                if known is None:
-                    writer.add_new(record)
-                    result.new += 1
-                else:
-                    writer.add_replace(known, record)
-                    result.replaced += 1
-                result.set_to_na += record.set_to_na
-                result.dropped += record.dropped
-        except ReadError as exc:
-            problems.add(exc.message, record=exc.record, line=exc.line)
-        problems.raise_if_any()
-        writer.flush()
-        if result.new or result.replaced:
-            translations_link(project=project)
+    try:
+        with transaction.atomic():
+            # Concurrent imports into one project take turns: each reads the ids already
+            # there only after the one before it has committed.
+            _project_lock(project)
+            result = _records_import(
+                project=project,
+                chunks=utf8_chunks(stream, progress=count_bytes),
+                name=name,
+                fmt=fmt,
+                opts=opts,
+                update=update,
+            )
+    except IntegrityError as exc:
+        # The lock above keeps imports apart; another writer (an edit, or an import on a
+        # database without row locks) can still add a clashing row meanwhile. The
+        # database's message may quote record content: it goes to no one, not even the log.
+        diag = getattr(exc.__cause__, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or "unknown"
+        logger.info("import into %s refused by the database (constraint %s)", project.slug, constraint)
+        problem = (
+            "the database refused the records: documents of the project changed while the file was "
+            "imported (another import or an edit added the same ids); nothing was written; run the import again"
+        )
+        raise ApplicationError(f"import refused: {name}: {problem}", problems=[Problem(problem, file=name)]) from None
     statistics_refresh(result.new + result.replaced)
     logger.info("import into %s: %s", project.slug, result.summary_line())
     return result
+
+
+def _option_error(option: str, problem: str) -> ApplicationError:
+    """A bad option (CLI flag ``--option``, API field ``option``), named as a field."""
+    return ApplicationError(f"{option}: {problem}", problems=[Problem(problem, field=option)])
+
+
+def _project_lock(project: Project) -> None:
+    """Lock the project's row until the transaction ends (a no-op on SQLite, where the
+    database lock serialises writers). Call inside a transaction."""
+    try:
+        Project.objects.select_for_update().get(pk=project.pk)
+    except Project.DoesNotExist:
+        raise NotFound(f"project {project.slug!r} does not exist any more; nothing was written") from None
+
+
+def _records_import(
+    *, project: Project, chunks: Iterator[str], name: str, fmt: str, opts: RecordOptions, update: bool
+) -> ImportResult:
+    """Validate every record and write the acceptable ones; raises ApplicationError
+    listing the problems when any record is refused. Call inside the import's
+    transaction, holding the project's row lock."""
+    problems = _Problems(name)
+    result = ImportResult()
+    existing = _existing_documents(project)
+    writer = _Writer(project, os.path.basename(name))
+    seen: dict[tuple[str, str], tuple[int, int]] = {}
+    header_checked = fmt != "csv"
+    try:
+        for raw in read_records(fmt, chunks):
+            if raw.error:
+                problems.add(raw.error, record=raw.number, line=raw.line, field=raw.field)
+                continue
+            if not header_checked:
+                # Unknown CSV columns are reported once, for the header, not for every row.
+                header_checked = True
+                if _csv_header_check(raw, opts, problems):
+                    break
+            record, record_problems = parse_record(raw.value, opts, check_text=raw.may_hold_unstorable)
+            for field, message in record_problems:
+                problems.add(message, record=raw.number, line=raw.line, field=field)
+            if record is None:
+                continue
+            key = (record.external_id, record.language)
+            if key in seen:
+                first_number, first_line = seen[key]
+                problems.add(
+                    f"duplicate id {record.external_id!r} (language {record.language}): "
+                    f"also record {first_number} (line {first_line})",
+                    record=raw.number,
+                    line=raw.line,
+                    field="patient_id",
+                )
+                continue
+            seen[key] = (raw.number, raw.line)
+            # The counts describe how the file was read, whatever happens to the record,
+            # so a re-import reports what the first import did.
+            result.set_to_na += record.set_to_na
+            result.dropped += record.dropped
+            known = existing.get(key)
+            if known is not None and known.same_as(record):
+                result.unchanged += 1
+                continue
+            if known is not None and not update:
+                problems.add(
+                    f"id {record.external_id!r} (language {record.language}) is already in "
+                    "the project with different content; pass --update to replace it",
+                    record=raw.number,
+                    line=raw.line,
+                    field="patient_id",
+                )
+                continue
+            if problems.total:
+                continue  # keep validating to list more problems, but write nothing more
+            if known is None:
+                writer.add_new(record)
+                result.new += 1
+            else:
+                writer.add_replace(known, record)
+                result.replaced += 1
+    except ReadError as exc:
+        problems.add(exc.message, record=exc.record, line=exc.line)
+    problems.raise_if_any()
+    writer.flush()
+    if result.new or result.replaced:
+        translations_link(project=project)
+    return result
+
+
+def _csv_header_check(raw, opts: RecordOptions, problems: _Problems) -> bool:
+    """Report the CSV columns that are not schema keys (unless dropped); True if any."""
+    unknown = [c for c in raw.value if c not in CSV_COLUMNS and c not in opts.schema_keys]
+    if not unknown or opts.drop_unknown:
+        return False
+    for column in unknown:
+        if column:
+            problems.add(
+                "unknown column (not in the project schema; use --drop-unknown to drop it)",
+                line=raw.header_line,
+                field=column,
+            )
+        else:
+            problems.add(
+                "a column without a name (a trailing comma?); name it after a schema key or use "
+                "--drop-unknown to drop it",
+                line=raw.header_line,
+            )
+    return True

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
-from elmtex_site.errors import ApplicationError, NotFound
+from elmtex_site.errors import ApplicationError, NotFound, Problem
 
 from ..models import Category, Membership, Project, Role
 from ..schema import ELMTEX_CATEGORIES, CategorySpec, SchemaFileError, load_schema_file
 
+# Lowercase only: slugs are URL parts (/p/<slug>/), and "Demo" next to "demo" would be two
+# projects that people cannot tell apart.
+SLUG_PATTERN = re.compile(r"[a-z0-9_-]+")
 SLUG_HELP = "use lowercase letters, digits, '-' and '_'"
 MAX_SLUG_CHARS = 64  # Project.slug's max_length
 MAX_NAME_CHARS = 200  # Project.name's max_length
@@ -54,10 +59,8 @@ def categories_create(*, project: Project, categories: list[CategorySpec]) -> No
 def project_create(
     *, slug: str, name: str, categories: list[CategorySpec], description: str = "", created_by=None
 ) -> Project:
-    try:
-        validate_slug(slug)
-    except ValidationError:
-        raise ApplicationError(f"project slug {slug!r} is not valid; {SLUG_HELP}") from None
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise ApplicationError(f"project slug {slug!r} is not valid; {SLUG_HELP}")
     if len(slug) > MAX_SLUG_CHARS:
         raise ApplicationError(f"project slug {slug!r} is longer than {MAX_SLUG_CHARS} characters")
     if Project.objects.filter(slug=slug).exists():
@@ -76,15 +79,40 @@ def project_create(
     return project
 
 
+def _password_problems(password: str, user) -> list[str]:
+    """The messages of AUTH_PASSWORD_VALIDATORS for ``password``; empty when it passes."""
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
 @transaction.atomic
 def member_add(
     *, project: Project, username: str, role: str, create: bool = False, password: str | None = None, email: str = ""
-) -> Membership:
-    """Give ``username`` a role in ``project`` (an existing member's role is changed)."""
+) -> tuple[Membership, bool]:
+    """Give ``username`` a role in ``project`` (an existing member's role is changed).
+    Returns the membership and whether it is new.
+
+    ``create`` makes the user when it does not exist, with ``password`` (which must pass
+    AUTH_PASSWORD_VALIDATORS) or an unusable one. Who may create accounts is the caller's
+    check (the API: staff or ``auth.add_user``; the CLI runs as an operator).
+
+    An existing account keeps its password: a ``password`` for one is refused, so a
+    project role is never a way to take over someone's login.
+    """
     if role not in Role.values:
         raise ApplicationError(f"role {role!r} is not one of {', '.join(Role.values)}")
     User = get_user_model()
     user = User.objects.filter(username=username).first()
+    if user is not None and password:
+        message = (
+            f"user {username!r} already exists; its password is not changed by add_member; "
+            "leave out the password to add the existing account (its owner changes it, "
+            "or an administrator with manage.py changepassword)"
+        )
+        raise ApplicationError(f"password: {message}", problems=[Problem(message, field="password")])
     if user is None:
         if not create:
             raise ApplicationError(f"user {username!r} does not exist; pass --create to create it")
@@ -96,16 +124,18 @@ def member_add(
             raise ApplicationError(
                 f"username {username!r} is not valid; use letters, digits and @ . + - _ only"
             ) from None
-        user = User.objects.create_user(username=username, email=email)
         if password:
-            user.set_password(password)
-        else:
-            user.set_unusable_password()
-        user.save()
-    # An existing account keeps its password: a project role must never be a way to
-    # take over someone's login.
-    membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
-    return membership
+            messages = _password_problems(password, User(username=username, email=email))
+            if messages:
+                messages[-1] += " Choose another password."
+                raise ApplicationError(
+                    f"password: {' '.join(messages)}",
+                    problems=[Problem(message, field="password") for message in messages],
+                )
+        # No password: an unusable one (the account cannot log in until one is set).
+        user = User.objects.create_user(username=username, email=email, password=password or None)
+    membership, created = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return membership, created
 
 
 def member_remove(*, project: Project, username: str) -> None:

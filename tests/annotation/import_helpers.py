@@ -86,3 +86,33 @@ def assert_refused(
     if problem is not None:
         assert any(problem in e for e in matching), f"{problem!r} not in {matching}"
     return matching[0]
+
+
+class CountingStream(io.RawIOBase):
+    """A huge file made up on demand; counts the bytes handed out."""
+
+    def __init__(self, head: bytes, unit: bytes, total_bytes: int, tail: bytes = b""):
+        self.parts = iter([head])
+        self.unit, self.left, self.tail = unit, total_bytes, tail
+        self.pending = b""
+        self.bytes_read = 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        assert n is not None and n > 0, "a streaming reader never asks for everything"
+        while len(self.pending) < n:
+            part = next(self.parts, None)
+            if part is None:
+                if self.left <= 0:
+                    part, self.tail = self.tail, b""
+                    if not part:
+                        break
+                else:
+                    part = self.unit * max(1, (64 * 1024) // len(self.unit))
+                    self.left -= len(part)
+            self.pending += part
+        data, self.pending = self.pending[:n], self.pending[n:]
+        self.bytes_read += len(data)
+        return data

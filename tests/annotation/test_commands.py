@@ -145,6 +145,8 @@ def test_unreadable_schema_file_refused(run_cli, tmp_path, target):
     ("args", "problem"),
     [
         (("bad slug!", "--name", "X"), "is not valid"),
+        (("Demo", "--name", "X"), "'Demo' is not valid; use lowercase letters, digits, '-' and '_'"),
+        (("démo", "--name", "X"), "is not valid; use lowercase"),
         (("s" * 65, "--name", "X"), "longer than 64"),
         (("ok", "--name", "   "), "name is blank"),
         (("ok", "--name", "n" * 201), "longer than 200"),

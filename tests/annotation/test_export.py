@@ -1,16 +1,24 @@
 """export_gold (CLI.md): key order, filters, formats, and import of an export gives back
 the same records."""
 
+import contextlib
 import csv
+import errno
 import io
 import json
+import os
+import stat
 
 import pytest
+from django.core.management import ManagementUtility
+from django.db import connections
 
+from annotation.management.commands import export_gold
 from annotation.models import Gold, GoldOrigin
 from annotation.schema import ELMTEX_KEYS, CategorySpec
 from annotation.services.exports import GoldFilter, gold_export
 from annotation.services.projects import project_create
+from elmtex_site.errors import ApplicationError
 from tests.factories import ProjectFactory
 
 from .import_helpers import (
@@ -274,3 +282,143 @@ def test_split_filter_accepts_aliases_and_refuses_unknown_values(run_cli, tmp_pa
         result = run_cli("export_gold", "p1", "--out", str(tmp_path / "x.jsonl"), flag, value)
         assert result.code == 1 and result.err_lines[0].startswith(f"error: {flag}: ")
         assert not (tmp_path / "x.jsonl").exists()
+
+
+AWKWARD_REPORTS = [
+    "Old Mac line ends\rinside\rand at the end\r",
+    "\rStarts with a carriage return.",
+    "Windows\r\nline ends\r\n",
+    "Unix\nline ends\n\n",
+    "Mixed\r\n\r\n\n\r end.",
+    '"Quoted", with commas, "and ""doubled"" quotes"',
+    "  leading and trailing spaces  ",
+    "Unicode: Übelkeit, 38,5 °C, 心电图, 🩺, line\u2028separator, next\u0085line.",
+    "Plain report.",
+]
+
+
+def test_csv_round_trip_of_reports_with_carriage_returns_and_friends(run_cli, tmp_path, project):
+    records = [
+        record(
+            i,
+            report,
+            summary=summary(diagnosis="first\rsecond" if i == 1 else f"diagnosis {i}", laboratory_values="CRP 85"),
+        )
+        for i, report in enumerate(AWKWARD_REPORTS, start=1)
+    ]
+    source = tmp_path / "source.jsonl"
+    source.write_bytes(jsonl(records))
+    assert run_cli("import_dataset", "p1", str(source)).code == 0
+    export(run_cli, "p1", tmp_path / "out.csv", "--format", "csv")
+    ProjectFactory(slug="p2")
+    result = run_cli("import_dataset", "p2", str(tmp_path / "out.csv"))
+    assert result.out == success_line(new=len(AWKWARD_REPORTS)) + "\n", result.err
+    export(run_cli, "p1", tmp_path / "p1.jsonl")
+    export(run_cli, "p2", tmp_path / "p2.jsonl")
+    assert (tmp_path / "p1.jsonl").read_bytes() == (tmp_path / "p2.jsonl").read_bytes()
+    exported = as_dicts(parse(tmp_path / "p2.jsonl", "jsonl"))
+    assert [r["report"] for r in exported] == AWKWARD_REPORTS
+    assert exported[0]["summary"]["diagnosis"] == "first\rsecond"
+    # and the CSV stays as plain as it can: a row without a carriage return is not quoted
+    # more than the csv module's minimal quoting
+    text = (tmp_path / "out.csv").read_bytes().decode("utf-8")
+    assert "\n9,en,none,Plain report.,N/A," in text
+
+
+def test_with_metadata_is_refused_for_csv(run_cli, tmp_path, loaded):
+    result = run_cli("export_gold", "p1", "--out", str(tmp_path / "out.csv"), "--format", "csv", "--with-metadata")
+    assert result.code == 1 and result.out == ""
+    assert result.err_lines == [
+        "error: --with-metadata: not available for csv; metadata has no columns (use --format jsonl or json)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jsonl"]
+    with pytest.raises(ApplicationError, match="--with-metadata"):
+        gold_export(project=loaded, out=io.StringIO(), fmt="csv", with_metadata=True)
+
+
+def test_out_naming_a_directory_is_refused(run_cli, tmp_path, loaded):
+    target = tmp_path / "exports"
+    target.mkdir()
+    result = run_cli("export_gold", "p1", "--out", str(target))
+    assert result.code == 1 and result.out == ""
+    assert result.err_lines == [f"error: --out: {target} is a directory; give the path of a file to write"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "source.jsonl"]
+    assert list(target.iterdir()) == []
+
+
+def test_an_unfinished_export_of_someone_else_is_left_alone(run_cli, tmp_path, loaded):
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.partial").write_text("another export, still running")
+    export(run_cli, "p1", out)
+    assert (tmp_path / "out.jsonl.partial").read_text() == "another export, still running"
+    assert len(parse(out, "jsonl")) == len(TRICKY_REPORTS) + 1
+
+
+def test_two_exports_to_one_path_at_once_both_finish_whole(run_cli, tmp_path, loaded, monkeypatch):
+    out = tmp_path / "out.jsonl"
+    inner_results = []
+
+    def export_with_a_second_one_meanwhile(**kwargs):
+        if not inner_results:
+            kwargs["out"].write("{}\n" * 1000)  # half-way through its own file...
+            monkeypatch.setattr(export_gold, "gold_export", gold_export)
+            inner_results.append(run_cli("export_gold", "p1", "--out", str(out), "--language", "de"))
+            kwargs["out"].seek(0)
+            kwargs["out"].truncate()
+        return gold_export(**kwargs)
+
+    monkeypatch.setattr(export_gold, "gold_export", export_with_a_second_one_meanwhile)
+    export(run_cli, "p1", out, "--language", "en")
+    assert inner_results[0].code == 0, inner_results[0].err
+    # the last to finish wins, whole; nothing of either is left behind
+    assert {dict(r)["language"] for r in parse(out, "jsonl")} == {"en"}
+    assert len(parse(out, "jsonl")) == len(TRICKY_REPORTS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "source.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "error: --out: cannot write {out}: No space left on device"),
+        (RuntimeError("boom"), "error: unexpected failure (RuntimeError): boom"),
+    ],
+)
+def test_a_failed_export_leaves_no_file_behind(run_cli, tmp_path, loaded, monkeypatch, failure, message):
+    out = tmp_path / "out.jsonl"
+    out.write_text("the previous export\n")
+
+    def fail_half_way(**kwargs):
+        kwargs["out"].write("{}\n" * 1000)
+        raise failure
+
+    monkeypatch.setattr(export_gold, "gold_export", fail_half_way)
+    result = run_cli("export_gold", "p1", "--out", str(out))
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err_lines[0].startswith(message.format(out=out)), result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "source.jsonl"]
+    assert out.read_text() == "the previous export\n"
+
+
+def test_exported_file_gets_the_usual_permissions(run_cli, tmp_path, loaded):
+    export(run_cli, "p1", tmp_path / "out.jsonl")
+    (tmp_path / "plain.txt").write_text("x")
+    assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == stat.S_IMODE(
+        (tmp_path / "plain.txt").stat().st_mode
+    )
+
+
+def test_a_reader_that_goes_away_ends_the_export_quietly(loaded, monkeypatch):
+    """``export_gold ... --out - | head -1``: no traceback, no 'unexpected failure'."""
+    monkeypatch.setattr(connections, "close_all", lambda: None)  # keep the test's transaction
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone: every write gets EPIPE
+    stdout = open(write_end, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as info:
+            ManagementUtility(["manage.py", "export_gold", "p1", "--out", "-"]).execute()
+    finally:
+        with contextlib.suppress(OSError):
+            stdout.close()
+    assert info.value.code in (0, 1)
+    assert "Traceback" not in err.getvalue() and "unexpected failure" not in err.getvalue(), err.getvalue()

@@ -127,6 +127,18 @@ def test_utf16_refused_naming_the_byte_offset(import_file, name, codec):
     assert " at byte " in line
 
 
+@pytest.mark.parametrize("name", ["data.json", "data.jsonl", "data.txt", "data.csv"])
+@pytest.mark.parametrize("codec", ["utf-32", "utf-16"])  # "utf-32" writes FF FE 00 00, which starts like UTF-16's
+def test_byte_order_mark_names_the_encoding_of_the_file(import_file, name, codec):
+    text = "patient_id,report\n1,a\n" if name.endswith(".csv") else json.dumps([record(1)])
+    path, result = import_file(name, text.encode(codec))
+    assert_refused(result, before=(0, 0))
+    assert result.err_lines == [
+        f"error: {path}: not valid UTF-8 at byte 0: the file starts with a {codec.upper()} byte order mark; "
+        "save the file as UTF-8"
+    ]
+
+
 def test_latin1_refused_naming_the_byte_offset(import_file):
     data = jsonl([record(1)]) + '{"patient_id": 2, "report": "Café"}\n'.encode("latin-1")
     path, result = import_file("data.jsonl", data)
@@ -262,6 +274,37 @@ def test_100000_levels_of_nesting_are_refused_without_a_crash(import_file, name)
 def test_values_no_database_can_store_are_refused(import_file, text):
     path, result = import_file("data.jsonl", jsonl([record(1)]) + text.encode() + b"\n")
     assert_refused(result, before=(0, 0), path=path, record=2, line=2, field=None)
+
+
+@pytest.mark.parametrize("name", ["data.json", "data.jsonl"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"score": "1e400"},  # metadata: a float column or jsonb would refuse it, or worse
+        {"scores": "[1, -1e400]"},
+        {"summary": '{"age": 1e400}'},
+        {"patient_id": "-1E+999"},
+    ],
+)
+def test_numbers_too_large_for_a_float_are_refused(import_file, name, extra):
+    # Python reads 1e400 as infinity, which JSON cannot hold: a record error like any
+    # other, located, before anything reaches the database.
+    (key, raw), sentinel = next(iter(extra.items())), "3.25e-7"
+    bad = json.dumps(record(2, "Secret report text.", **{key: sentinel})).replace(json.dumps(sentinel), raw)
+    good = [json.dumps(record(1)), bad, json.dumps(record(3))]
+    data = ("[\n" + ",\n".join(good) + "\n]\n") if name == "data.json" else "\n".join(good) + "\n"
+    path, result = import_file(name, data.encode())
+    line = assert_refused(
+        result,
+        before=(0, 0),
+        path=path,
+        record=2,
+        line=2 + (name == "data.json"),
+        field=None,
+        problem="invalid JSON: number out of range (",
+    )
+    assert len(result.err_lines) == 1 and "Secret report" not in line, result.err
+    assert not Document.objects.exists()
 
 
 # --- size limit --------------------------------------------------------------------------------
@@ -491,7 +534,24 @@ def test_bad_language_or_split_field_refused(import_file, field, value):
 def test_bad_language_or_split_flag_refused(import_file, flag, value):
     _, result = import_file("data.jsonl", jsonl([record(1)]), flag, value)
     assert_refused(result, before=(0, 0))
-    assert result.err_lines[0].startswith(f"error: {flag}: ")
+    assert result.err_lines[0].startswith(f"error: {flag.removeprefix('--')}: expected ")
+    assert repr(value) in result.err_lines[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [("language", "english", "language code"), ("split", "holdout", "train, val, test, none"), ("fmt", "xml", "")],
+)
+def test_bad_option_is_a_problem_with_a_field(project, option, value, words):
+    # The API answers with these problems: a client finds the bad field by name.
+    with pytest.raises(ApplicationError) as info:
+        dataset_import(project=project, stream=io.BytesIO(jsonl([record(1)])), name="mem.jsonl", **{option: value})
+    field = "format" if option == "fmt" else option
+    [problem] = info.value.problems
+    assert (problem.field, problem.file, problem.record) == (field, None, None)
+    assert words in problem.message and repr(value) in problem.message
+    assert info.value.message == f"{field}: {problem.message}"
+    assert info.value.lines() == [f"error: {field}: {problem.message}"]
 
 
 # --- the service and the command around it ------------------------------------------------------

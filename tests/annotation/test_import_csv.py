@@ -47,6 +47,9 @@ def test_missing_schema_columns_and_blank_cells_are_na_and_counted(import_csv):
     assert result.out == success_line(new=2, na=2 * 13 + 2) + "\n"
     assert Gold.objects.get(document__external_id="1").values == summary(gender="female")
     assert Gold.objects.get(document__external_id="2").values == summary(diagnosis="flu")
+    # the counts describe the file, so importing it again reports the same figures
+    _, result = import_csv(data)
+    assert result.out == success_line(unchanged=2, na=2 * 13 + 2) + "\n"
 
 
 def test_only_patient_id_and_report_gives_documents_without_gold(import_csv):

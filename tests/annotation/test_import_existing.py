@@ -46,6 +46,23 @@ def test_reimport_with_more_records_adds_only_those(import_file):
     assert result.out == success_line(new=1, unchanged=2) + "\n"
 
 
+def test_reimport_reports_the_same_na_and_dropped_counts(import_file):
+    # The counts describe how the file was read: the same file gives the same figures,
+    # whether its records are new, unchanged or replaced.
+    recs = [
+        record(1, summary={"diagnosis": "flu", "mood": "fine"}),  # 14 keys missing, 1 dropped
+        record(2, summary=dict(summary(), age=None, ward="3")),  # 1 null, 1 dropped
+        record(3, with_summary=False),
+    ]
+    _, result = import_file("a.jsonl", jsonl(recs), "--drop-unknown")
+    assert result.out == success_line(new=3, na=15, dropped=2) + "\n"
+    _, result = import_file("a.jsonl", jsonl(recs), "--drop-unknown")
+    assert result.out == success_line(unchanged=3, na=15, dropped=2) + "\n"
+    recs[0]["report"] = "Changed text."
+    _, result = import_file("b.jsonl", jsonl([*recs, record(4, summary={"gender": ""})]), "--drop-unknown", "--update")
+    assert result.out == success_line(new=1, unchanged=2, replaced=1, na=30, dropped=2) + "\n"
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -146,6 +163,38 @@ def test_translations_link_only_within_the_project(import_file):
     DocumentFactory(project=other, external_id="1", language="en")
     import_file("de.jsonl", jsonl([record(1, "Bericht")]), "--language", "de")
     assert Document.objects.get(project__slug="p1").translation_of is None
+
+
+def test_translations_link_touches_only_documents_with_an_original(import_file, project):
+    import_file("de.jsonl", jsonl([record(i, f"Bericht {i}") for i in (1, 2, 3)]), "--language", "de")
+    # German documents without an English original are left alone, not rewritten each time
+    assert imports.translations_link(project=project) == 0
+    import_file("en.jsonl", jsonl([record(2)]))
+    assert Document.objects.get(external_id="2", language="de").translation_of.language == "en"
+    assert Document.objects.filter(translation_of__isnull=True, language="de").count() == 2
+    assert imports.translations_link(project=project) == 0
+
+
+# --- the database refuses a write ------------------------------------------------------------------
+
+
+def test_a_row_written_meanwhile_refuses_the_import_with_a_clear_message(import_file, monkeypatch):
+    """Another writer adds one of the file's ids while the import runs (e.g. an edit, or a
+    second import on a database without row locks): a clean refusal, not a crash."""
+    insert = imports.documents_insert
+
+    def insert_after_a_clashing_row(*, project_id, records):
+        DocumentFactory(project_id=project_id, external_id=records[-1].external_id, text="written meanwhile")
+        return insert(project_id=project_id, records=records)
+
+    monkeypatch.setattr(imports, "documents_insert", insert_after_a_clashing_row)
+    DocumentFactory(project__slug="p0")
+    before = counts()
+    path, result = import_file("data.jsonl", jsonl([record(i, f"Private report {i}.") for i in range(1, 4)]))
+    line = assert_refused(result, before=before, path=path, field=None, problem="changed while the file was imported")
+    assert result.err_lines == [line], result.err
+    assert "run the import again" in line and "Private report" not in line and "unexpected" not in line
+    assert not Document.objects.filter(project__slug="p1").exists()
 
 
 # --- many problems, all or nothing ------------------------------------------------------------------

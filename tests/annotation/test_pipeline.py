@@ -21,6 +21,8 @@ from annotation.pipeline.readers import (
 from annotation.pipeline.records import RecordOptions, parse_record
 from annotation.schema import ELMTEX_KEYS, NA
 
+from .import_helpers import CountingStream
+
 OPTS = RecordOptions(schema_keys=ELMTEX_KEYS)
 
 
@@ -88,36 +90,6 @@ def test_utf8_chunks_reports_raw_bytes_read():
 def test_readers_are_generators():
     for function in (utf8_chunks, read_json_array, read_json_lines, read_csv, readers.iter_lines):
         assert inspect.isgeneratorfunction(function), function.__name__
-
-
-class CountingStream(io.RawIOBase):
-    """A huge file made up on demand; counts the bytes handed out."""
-
-    def __init__(self, head: bytes, unit: bytes, total_bytes: int, tail: bytes = b""):
-        self.parts = iter([head])
-        self.unit, self.left, self.tail = unit, total_bytes, tail
-        self.pending = b""
-        self.bytes_read = 0
-
-    def readable(self):
-        return True
-
-    def read(self, n=-1):
-        assert n is not None and n > 0, "a streaming reader never asks for everything"
-        while len(self.pending) < n:
-            part = next(self.parts, None)
-            if part is None:
-                if self.left <= 0:
-                    part, self.tail = self.tail, b""
-                    if not part:
-                        break
-                else:
-                    part = self.unit * max(1, (64 * 1024) // len(self.unit))
-                    self.left -= len(part)
-            self.pending += part
-        data, self.pending = self.pending[:n], self.pending[n:]
-        self.bytes_read += len(data)
-        return data
 
 
 HUGE = 512 * 1024 * 1024  # half a GiB, never materialised

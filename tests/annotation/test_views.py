@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotation.models import Membership
+from annotation.views import DocumentFilterForm
 from tests.factories import DocumentFactory, GoldFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +172,35 @@ def test_project_page_shows_counts_coverage_schema_and_members(client, project, 
     assert "<code>signs_symptoms</code>" in page and "entity" in page
     assert "Members" in page and ">ann<" in page and "Annotator" in page
     assert reverse("document-list", args=[project.slug]) in page
+
+
+def test_annotator_project_page_shows_no_gold_coverage(client, project, annotator):
+    # Annotators never see gold (the API answers gold_coverage null for them): no filled /
+    # N/A counts per category on the page either.
+    for values in ({"family_history": "mother: asthma"}, {"family_history": "N/A"}):
+        GoldFactory(document__project=project, values=GoldFactory.values.function() | values)
+
+    response = logged_in(client, annotator).get(reverse("project-detail", args=[project.slug]))
+
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Gold coverage" not in page
+    assert "50.0%" not in page and 'class="data coverage"' not in page
+    assert response.context["coverage"] is None
+
+
+def test_project_list_page_and_api_agree_on_role_and_counts(client, api_client, project):
+    # One selector feeds both: a staff user who is also a member reads "staff" on both.
+    staff = UserFactory(username="boss", is_staff=True)
+    Membership.objects.create(project=project, user=staff, role="researcher")
+    GoldFactory(document__project=project)
+
+    [item] = logged_in(api_client, staff).get("/api/projects/").json()["results"]
+    page = text_of(logged_in(client, staff).get(reverse("project-list")))
+
+    row = re.search(r"<tr>\s*<td><a href=\"/p/p1/\">.*?</tr>", page, re.S).group(0)
+    assert item["role"] == "staff" and f'badge-{item["role"]}">{item["role"]}<' in row
+    assert re.search(rf'class="num">{item["document_count"]}</td>\s*<td class="num">{item["gold_count"]}</td>', row)
 
 
 def test_reviewer_sees_the_documents_link_but_not_the_members(client, project, reviewer):
@@ -398,3 +428,15 @@ def test_header_shows_user_links_and_logout_posts(client, project, researcher):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert client.get(reverse("project-list")).status_code == 302
+
+
+# --- the page and the API read the same way -----------------------------------------
+
+
+@pytest.mark.parametrize("value", ["yes", "no", "true", "0", "maybe"])
+def test_page_and_api_accept_the_same_has_gold_values(client, api_client, project, reviewer, value):
+    form = DocumentFilterForm({"has_gold": value}, languages=[])
+    api_client.force_authenticate(reviewer)
+    response = api_client.get("/api/projects/p1/documents/", {"has_gold": value})
+
+    assert (response.status_code == 200) == form.is_valid(), (value, response.status_code)

@@ -15,7 +15,10 @@ class Command(ElmtexCommand):
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--create", action="store_true", help="create the user if it does not exist")
         parser.add_argument(
-            "--password-env", metavar="VAR", help="read the new user's password from this environment variable"
+            "--password-env",
+            metavar="VAR",
+            help="read the new user's password from this environment variable (new users only; "
+            "an existing user's password is never changed)",
         )
         parser.add_argument("--email", default="")
 
@@ -28,7 +31,7 @@ class Command(ElmtexCommand):
                     f"--password-env: environment variable {opts['password_env']} is not set or empty"
                 )
         project = project_get(slug=opts["slug"])
-        membership = member_add(
+        membership, _ = member_add(
             project=project,
             username=opts["username"],
             role=opts["role"],
