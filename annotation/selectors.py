@@ -14,6 +14,13 @@ STAFF = "staff"
 USER_ADD_PERMISSION = "auth.add_user"
 
 
+def project_get(*, slug: str) -> Project:
+    try:
+        return Project.objects.get(slug=slug)
+    except Project.DoesNotExist:
+        raise NotFound(f"project {slug!r} does not exist; create it with create_project") from None
+
+
 def project_role(*, user, project: Project) -> str | None:
     """The user's role in the project; ``"staff"`` for staff users; None for outsiders."""
     if not user.is_authenticated:

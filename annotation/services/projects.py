@@ -22,13 +22,6 @@ MAX_SLUG_CHARS = 64  # Project.slug's max_length
 MAX_NAME_CHARS = 200  # Project.name's max_length
 
 
-def project_get(*, slug: str) -> Project:
-    try:
-        return Project.objects.get(slug=slug)
-    except Project.DoesNotExist:
-        raise NotFound(f"project {slug!r} does not exist; create it with create_project") from None
-
-
 def schema_resolve(schema: str) -> list[CategorySpec]:
     """``elmtex`` or the path of a schema file (CLI.md ``create_project --schema``)."""
     if schema == "elmtex":

@@ -1,7 +1,8 @@
 import os
 
 from annotation.models import Role
-from annotation.services.projects import member_add, project_get
+from annotation.selectors import project_get
+from annotation.services.projects import member_add
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
 

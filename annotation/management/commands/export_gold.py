@@ -4,8 +4,8 @@ import sys
 import tempfile
 
 from annotation.pipeline.records import check_language, normalise_split
+from annotation.selectors import project_get
 from annotation.services.exports import EXPORT_FORMATS, GoldFilter, gold_documents, gold_export, gold_export_check
-from annotation.services.projects import project_get
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
 from elmtex_site.progress import progress_bar

@@ -1,8 +1,8 @@
 import os
 import sys
 
+from annotation.selectors import project_get
 from annotation.services.imports import dataset_import
-from annotation.services.projects import project_get
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
 from elmtex_site.progress import progress_bar
