@@ -40,10 +40,12 @@ from .selectors_pages import (
     document_translations,
     project_members,
 )
+from .services.exports import EXPORT_FORMATS
 
 DOCUMENTS_PER_PAGE = 50
 
 ERROR_TITLES = {403: "Permission denied", 404: "Not found"}
+EXPORT_FORMAT_LABELS = {"jsonl": "JSON lines (.jsonl)", "json": "JSON array (.json)", "csv": "CSV (.csv)"}
 
 
 def render_error(request, exc: ApplicationError):
@@ -90,6 +92,9 @@ def project_detail(request, slug: str):
         "categories": project.categories.order_by("order"),
         "may_view_documents": may_view_documents,
         "may_see_members": can_manage_project(role),
+        "may_import": can_manage_project(role),
+        "export_formats": [(fmt, EXPORT_FORMAT_LABELS.get(fmt, fmt)) for fmt in EXPORT_FORMATS],
+        "split_choices": Split.choices,
     }
     if context["may_see_members"]:
         context["members"] = project_members(project=project)

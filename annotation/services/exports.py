@@ -8,6 +8,7 @@ back the same records.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import TextIO
 from elmtex_site.errors import ApplicationError
 
 from ..models import Document, GoldOrigin, Project
+from ..pipeline.records import check_language, normalise_split
 
 EXPORT_FORMATS = ("jsonl", "json", "csv")
 CHUNK = 2000
@@ -81,13 +83,94 @@ def _counted(records: Iterator[dict], on_record: Callable[[], None]) -> Iterator
         yield record
 
 
-def gold_export_check(*, fmt: str, with_metadata: bool = False) -> None:
-    """Refuse options that cannot be honoured, before anything is written."""
+def gold_export_check(*, fmt: str, with_metadata: bool = False, prefix: str = "--") -> None:
+    """Refuse options that cannot be honoured, before anything is written.
+
+    ``prefix`` is put before the option names in messages: ``--`` for the CLI's flags,
+    ``""`` for the query parameters of the export page.
+    """
     if fmt not in EXPORT_FORMATS:
-        raise ApplicationError(f"--format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        raise ApplicationError(f"{prefix}format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     if with_metadata and fmt == "csv":
         raise ApplicationError(
-            "--with-metadata: not available for csv; metadata has no columns (use --format jsonl or json)"
+            f"{prefix}with-metadata: not available for csv; metadata has no columns (use {prefix}format jsonl or json)"
+        )
+
+
+def gold_filter_build(
+    *, language: str | None = None, split: str | None = None, only_adjudicated: bool = False, prefix: str = "--"
+) -> GoldFilter:
+    """Check the language and split options (None = any) and build the filter.
+
+    ``prefix`` as in :func:`gold_export_check`. Split aliases (``validation``, ``dev``)
+    are accepted as the import accepts them.
+    """
+    if split is not None:
+        split, problem = normalise_split(split)
+        if problem:
+            raise ApplicationError(f"{prefix}split: {problem}")
+    if language is not None and (problem := check_language(language)):
+        raise ApplicationError(f"{prefix}language: {problem}")
+    return GoldFilter(language=language, split=split, only_adjudicated=only_adjudicated)
+
+
+def gold_chunks(
+    *,
+    project: Project,
+    fmt: str = "jsonl",
+    filters: GoldFilter = GoldFilter(),
+    with_metadata: bool = False,
+    on_record: Callable[[], None] | None = None,
+) -> Iterator[str]:
+    """The export as text chunks: one per record, plus the format's opening and closing.
+
+    The options are checked now (ApplicationError before anything is produced); the
+    records are read lazily, chunk by chunk, as the returned iterator is consumed, so a
+    caller that streams the chunks (a file, an HTTP response) uses constant memory.
+    ``on_record`` is called once per record, before its chunk is produced.
+    """
+    gold_export_check(fmt=fmt, with_metadata=with_metadata)
+    records = gold_records(project=project, filters=filters, with_metadata=with_metadata)
+    if on_record is not None:
+        records = _counted(records, on_record)
+    if fmt == "jsonl":
+        return _jsonl_chunks(records)
+    if fmt == "json":
+        return _json_chunks(records)
+    keys = list(project.categories.order_by("order").values_list("key", flat=True))
+    return _csv_chunks(records, keys)
+
+
+def _jsonl_chunks(records: Iterator[dict]) -> Iterator[str]:
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _json_chunks(records: Iterator[dict]) -> Iterator[str]:
+    yield "["
+    first = True
+    for record in records:
+        yield ("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False)
+        first = False
+    yield "]\n" if first else "\n]\n"
+
+
+def _csv_chunks(records: Iterator[dict], keys: list[str]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = _CsvWriter(buffer)
+
+    def row_text(row: list[str]) -> str:
+        writer.writerow(row)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield row_text(["patient_id", "language", "split", "report", *keys])
+    for record in records:
+        summary = record["summary"]
+        yield row_text(
+            [record["patient_id"], record["language"], record["split"], record["report"], *(summary[k] for k in keys)]
         )
 
 
@@ -104,37 +187,16 @@ def gold_export(
 
     ``on_record`` (e.g. a progress bar's update) is called once per record written.
     """
-    gold_export_check(fmt=fmt, with_metadata=with_metadata)
-    records = gold_records(project=project, filters=filters, with_metadata=with_metadata)
-    if on_record is not None:
-        records = _counted(records, on_record)
     count = 0
-    if fmt == "jsonl":
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    elif fmt == "json":
-        out.write("[")
-        for record in records:
-            out.write((",\n" if count else "\n") + json.dumps(record, ensure_ascii=False))
-            count += 1
-        out.write("\n]\n" if count else "]\n")
-    else:
-        keys = list(project.categories.order_by("order").values_list("key", flat=True))
-        writer = _CsvWriter(out)
-        writer.writerow(["patient_id", "language", "split", "report", *keys])
-        for record in records:
-            summary = record["summary"]
-            writer.writerow(
-                [
-                    record["patient_id"],
-                    record["language"],
-                    record["split"],
-                    record["report"],
-                    *(summary[k] for k in keys),
-                ]
-            )
-            count += 1
+
+    def counted() -> None:
+        nonlocal count
+        count += 1
+        if on_record is not None:
+            on_record()
+
+    for chunk in gold_chunks(project=project, fmt=fmt, filters=filters, with_metadata=with_metadata, on_record=counted):
+        out.write(chunk)
     return count
 
 

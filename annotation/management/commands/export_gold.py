@@ -3,9 +3,14 @@ import os
 import sys
 import tempfile
 
-from annotation.pipeline.records import check_language, normalise_split
 from annotation.selectors import project_get
-from annotation.services.exports import EXPORT_FORMATS, GoldFilter, gold_documents, gold_export, gold_export_check
+from annotation.services.exports import (
+    EXPORT_FORMATS,
+    gold_documents,
+    gold_export,
+    gold_export_check,
+    gold_filter_build,
+)
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
 from elmtex_site.progress import progress_bar
@@ -28,15 +33,10 @@ class Command(ElmtexCommand):
 
     def handle(self, *args, **opts):
         project = project_get(slug=opts["slug"])
-        split = opts["split"]
-        if split is not None:
-            split, problem = normalise_split(split)
-            if problem:
-                raise ApplicationError(f"--split: {problem}")
-        if opts["language"] is not None and (problem := check_language(opts["language"])):
-            raise ApplicationError(f"--language: {problem}")
+        filters = gold_filter_build(
+            language=opts["language"], split=opts["split"], only_adjudicated=opts["only_adjudicated"]
+        )
         gold_export_check(fmt=opts["format"], with_metadata=opts["with_metadata"])
-        filters = GoldFilter(language=opts["language"], split=split, only_adjudicated=opts["only_adjudicated"])
         out_path = opts["out"]
         total = gold_documents(project=project, filters=filters).count()
 
