@@ -24,7 +24,7 @@ from .models import Split
 from .pipeline.records import CSV_COLUMNS, check_language
 from .selectors import can_view_documents, project_for_user
 from .services.exports import gold_chunks, gold_export_check, gold_filter_build
-from .services.imports import dataset_import
+from .services.imports import dataset_import_upload
 from .views import page_errors
 
 SPLIT_CHOICES = [(Split.NONE, "none"), (Split.TRAIN, "train"), (Split.VAL, "val"), (Split.TEST, "test")]
@@ -120,18 +120,14 @@ def dataset_import_page(request, slug: str):
     data = form.cleaned_data
     upload = data["file"]
     try:
-        # The upload's own file object (a temporary file past FILE_UPLOAD_MAX_MEMORY_SIZE)
-        # is streamed; the file is never read whole into memory.
-        result = dataset_import(
+        result = dataset_import_upload(
             project=project,
-            stream=upload.file,
-            name=upload.name,
+            upload=upload,
             fmt=data["format"],
             language=data["language"],
             split=data["split"],
             drop_unknown=data["drop_unknown"],
             update=data["update"],
-            size=upload.size,
         )
     except ApplicationError as exc:
         if exc.status != 400:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from elmtex_site.api import error_responses, input_validate
 
 from ..pipeline.readers import FORMATS
-from ..services.imports import dataset_import
+from ..services.imports import dataset_import_upload
 from .common import ProjectScopedMixin
 
 
@@ -54,18 +54,13 @@ class ImportApi(ProjectScopedMixin, APIView):
     def post(self, request, slug: str):
         project = self.get_project()
         data = input_validate(self.InputSerializer, request.data)
-        upload = data["file"]
-        # The upload's own file object (a temporary file past FILE_UPLOAD_MAX_MEMORY_SIZE)
-        # is streamed; the file is never read whole into memory.
-        result = dataset_import(
+        result = dataset_import_upload(
             project=project,
-            stream=upload.file,
-            name=upload.name,
+            upload=data["file"],
             fmt=data["format"],
             language=data["language"],
             split=data["split"],
             drop_unknown=data["drop_unknown"],
             update=data["update"],
-            size=upload.size,
         )
         return Response(self.OutputSerializer(result.as_dict()).data, status=status.HTTP_201_CREATED)

@@ -438,3 +438,24 @@ def _csv_header_check(raw, opts: RecordOptions, problems: _Problems) -> bool:
                 line=raw.header_line,
             )
     return True
+
+
+def dataset_import_upload(
+    *, project: Project, upload, fmt: str, language: str, split: str, drop_unknown: bool, update: bool
+) -> ImportResult:
+    """Import a Django ``UploadedFile`` (API and web form).
+
+    The upload's own file object (a temporary file past FILE_UPLOAD_MAX_MEMORY_SIZE) is
+    streamed; the file is never read whole into memory.
+    """
+    return dataset_import(
+        project=project,
+        stream=upload.file,
+        name=upload.name,
+        fmt=fmt,
+        language=language,
+        split=split,
+        drop_unknown=drop_unknown,
+        update=update,
+        size=upload.size,
+    )
