@@ -10,13 +10,13 @@ import logging
 import os
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.utils import OperationalError
 
 from .errors import ApplicationError
+from .logs import frames_only
 
 logger = logging.getLogger("elmtex.cli")
 
@@ -36,17 +36,6 @@ def migrate_if_needed() -> None:
         call_command("migrate", interactive=False, verbosity=0)
 
 
-def _frames_only(exc: BaseException) -> str:
-    """The traceback of ``exc`` and its causes, without their messages: a database
-    error's message can quote a row, i.e. patient text, and logs carry ids only."""
-    blocks = []
-    while exc is not None:
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        blocks.append(f"{frames}{type(exc).__module__}.{type(exc).__qualname__} (message withheld from the log)\n")
-        exc = exc.__cause__ or exc.__context__
-    return "\nwhile handling the above, another exception occurred:\n\n".join(reversed(blocks))
-
-
 def save_traceback() -> str | None:
     """Write the traceback of the exception being handled to a new file; return its path."""
     from django.conf import settings
@@ -56,7 +45,7 @@ def save_traceback() -> str | None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, path = tempfile.mkstemp(prefix="error-", suffix=".log", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_frames_only(sys.exc_info()[1]))
+            fh.write(frames_only(sys.exc_info()[1]))
     except OSError:
         return None
     return path

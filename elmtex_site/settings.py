@@ -169,7 +169,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Tracebacks without exception messages: logs carry ids, never patient text.
+    "formatters": {
+        "plain": {"()": "elmtex_site.logs.IdsOnlyFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
