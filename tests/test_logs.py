@@ -55,6 +55,7 @@ def test_server_error_log_holds_no_patient_text(client, monkeypatch, caplog):
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = client.get("/")
     assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content and b"45-year-old" not in response.content
     [record] = [r for r in caplog.records if r.name == "django.request"]
     formatted = _formatter().format(record)
     assert "builtins.RuntimeError" in formatted and "45-year-old" not in formatted
