@@ -1,5 +1,7 @@
 """factory_boy factories, in one place (STYLE.md rule 6)."""
 
+import json
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -7,6 +9,7 @@ from annotation.models import Document, Gold, Membership, Project
 from annotation.pipeline.records import content_hash
 from annotation.schema import ELMTEX_CATEGORIES
 from annotation.services.projects import categories_create
+from inference.models import Candidate, ModelEndpoint, ModelRun
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -67,3 +70,37 @@ class GoldFactory(factory.django.DjangoModelFactory):
     document = factory.SubFactory(DocumentFactory)
     values = factory.LazyFunction(lambda: {c.key: "N/A" for c in ELMTEX_CATEGORIES} | {"gender": "female"})
     origin = "imported"
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelEndpoint
+
+    name = factory.Sequence(lambda n: f"endpoint{n}")
+    base_url = "http://127.0.0.1:9/"
+    model_id = "test/model"
+    mode = "chat"
+    concurrency = 4
+    info = factory.LazyFunction(lambda: {"model_id": "test/model", "max_concurrent_requests": 5})
+
+
+class RunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelRun
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"run{n}")
+    endpoint = factory.SubFactory(EndpointFactory)
+    strategy = "naive"
+    status = "finished"
+
+
+class CandidateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Candidate
+
+    run = factory.SubFactory(RunFactory)
+    document = factory.SubFactory(DocumentFactory)
+    status = "ok"
+    values = factory.LazyFunction(lambda: {c.key: "N/A" for c in ELMTEX_CATEGORIES} | {"gender": "female"})
+    raw_output = factory.LazyAttribute(lambda o: json.dumps(o.values) if o.values is not None else "")
