@@ -1,4 +1,4 @@
-# One image for the web server and the Celery workers.
+# One image for the web server, the Celery workers and the baseline TGI-protocol server.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HF_HUB_DISABLE_TELEMETRY=1
 WORKDIR /app

@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_DEBUG ?= 1
 
-.PHONY: demo test install install-dev migrate lint format bench clean
+.PHONY: demo worker test install install-dev migrate lint format bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,15 +24,15 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-## Run the platform: install, migrate, seed the demo project, serve on http://$(HOST):$(PORT)/
+## Run the platform: install, migrate, then the whole loop (seed the demo project, start the
+## broker if needed, the baseline TGI-protocol server and a Celery worker, extract the test
+## split, evaluate it) and serve the web app on http://$(HOST):$(PORT)/. Ctrl-C stops everything.
 demo: migrate
-	$(PY) manage.py seed_demo
-	@echo ""
-	@echo "  ELMTEX is running at http://$(HOST):$(PORT)/   (API docs: /api/docs/, admin: /admin/)"
-	@echo "  Log in as researcher / reviewer / annotator1 / annotator2 / admin, password: demo-password"
-	@echo "  Press Ctrl-C to stop."
-	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py run_demo --host $(HOST) --port $(PORT)
+
+## A Celery worker on every queue (inference, evaluation, gpu), for your own runs
+worker: install
+	$(PY) -m celery -A elmtex_site worker --loglevel INFO
 
 ## Test: unit, integration and API tests (PostgreSQL when DATABASE_URL is set, else SQLite)
 test: install-dev
@@ -50,4 +50,5 @@ bench: install-dev
 	$(PY) benchmarks/import_export.py
 
 clean:
+	-test -x $(PY) && $(PY) -m elmtex_site.broker stop
 	rm -rf $(VENV) var staticfiles .pytest_cache

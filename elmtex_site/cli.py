@@ -73,7 +73,8 @@ class ElmtexCommand(BaseCommand):
         if not getattr(self, "_called_from_command_line", False):
             return super().execute(*args, **options)
         try:
-            migrate_if_needed()
+            if getattr(self, "uses_database", True):  # a command that needs no database skips migrations
+                migrate_if_needed()
             return super().execute(*args, **options)
         except ApplicationError as exc:
             for line in exc.lines():

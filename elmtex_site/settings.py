@@ -2,7 +2,7 @@
 
 Django's own settings use the ``DJANGO_`` prefix; ``DATABASE_URL``, ``CELERY_BROKER_URL``
 and ``TGI_URL`` are bare. Local defaults work out of the box (SQLite under ``var/``, a
-local Redis); production (``DJANGO_DEBUG`` off) refuses to start without a secret key.
+local or embedded Redis); production (``DJANGO_DEBUG`` off) refuses to start without a secret key.
 See https://django-environ.readthedocs.io/ for the URL formats.
 """
 
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from elmtex_site.broker import broker_url_resolve
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -150,10 +152,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Celery over Redis. Tasks are enqueued with transaction.on_commit.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# Celery over Redis. Tasks are enqueued with transaction.on_commit. The broker is
+# CELERY_BROKER_URL when set, else a local Redis if one answers on 127.0.0.1:6379, else an
+# embedded Redis on a unix socket under var/redis/ (elmtex_site/broker.py; resolving only
+# probes, the first process that connects starts the embedded server).
+CELERY_BROKER_URL = broker_url_resolve(env.str("CELERY_BROKER_URL", default=""), var_dir=VAR_DIR)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_DEFAULT_QUEUE = "inference"
+# Declared queues: a worker started without -Q consumes all of them (CLI.md).
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name} for name in ("inference", "evaluation", "gpu")}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -177,3 +184,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Inference (extraction runs on Celery workers).
+# Candidates per batch task: one task sends up to this many requests, then writes them at once.
+ELMTEX_RUN_BATCH_SIZE = env.int("ELMTEX_RUN_BATCH_SIZE", default=16)
+# A running run without worker progress for this long is shown as stalled.
+ELMTEX_RUN_STALL_SECONDS = env.int("ELMTEX_RUN_STALL_SECONDS", default=300)
+# Seconds one request to TGI may take (a long generation on a busy server takes a while).
+ELMTEX_TGI_TIMEOUT = env.float("ELMTEX_TGI_TIMEOUT", default=120.0)
+ELMTEX_MAX_NEW_TOKENS = env.int("ELMTEX_MAX_NEW_TOKENS", default=2048)
+# Overloaded (429) / unreachable: attempts per document with exponential backoff and
+# jitter, the first delay, and the most time spent waiting per document.
+ELMTEX_RETRY_BACKOFF_ATTEMPTS = env.int("ELMTEX_RETRY_BACKOFF_ATTEMPTS", default=6)
+ELMTEX_RETRY_BASE_DELAY = env.float("ELMTEX_RETRY_BASE_DELAY", default=1.0)
+ELMTEX_RETRY_MAX_WAIT = env.float("ELMTEX_RETRY_MAX_WAIT", default=60.0)
+# Generation errors (424), incomplete generations (500), timeouts: attempts per document.
+ELMTEX_RETRY_ERROR_ATTEMPTS = env.int("ELMTEX_RETRY_ERROR_ATTEMPTS", default=3)
+# `--wait` gives workers this long to answer a ping (CLI.md: fail within 15 s).
+ELMTEX_WORKER_WAIT_SECONDS = env.float("ELMTEX_WORKER_WAIT_SECONDS", default=8.0)

@@ -14,3 +14,12 @@ STORAGES = {
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 ELMTEX_AUTO_MIGRATE = False
+
+# Inference: retries back off for milliseconds, --wait looks for workers briefly.
+ELMTEX_RETRY_BASE_DELAY = 0.01
+ELMTEX_RETRY_MAX_WAIT = 1.0
+ELMTEX_WORKER_WAIT_SECONDS = 2.0
+# An SQLite test database in a file (one per test process), not in memory, so that a
+# Celery worker started by tests/inference/test_integration_worker.py can open it too.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405

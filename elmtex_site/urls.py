@@ -11,5 +11,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("annotation.urls_api")),
+    path("api/", include("evaluation.urls_api")),
+    path("api/", include("inference.urls_api")),
     path("", include("annotation.urls")),
+    path("", include("evaluation.urls")),
+    path("", include("inference.urls")),
 ]

@@ -8,6 +8,13 @@ from annotation.models import Project
 from inference.models import ModelRun
 
 
+class EvaluationStatus(models.TextChoices):
+    QUEUED = "queued"  # evaluate --async: waiting for a worker on the "evaluation" queue
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class EvaluationReport(models.Model):
     """One evaluation of a run against gold: the CLI.md JSON shape in ``results``."""
 
@@ -23,6 +30,8 @@ class EvaluationReport(models.Model):
     results = models.JSONField(default=dict, help_text="The CLI.md evaluate JSON.")
     # Per-document scores {document id: {category key: {metric: value}}}, for error analysis.
     per_document = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.DONE)
+    error = models.TextField(blank=True, help_text="Why a queued evaluation failed.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

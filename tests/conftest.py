@@ -6,12 +6,14 @@ import io
 import sys
 from dataclasses import dataclass
 
+import django
 import pytest
 from django.core.management import ManagementUtility
 from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.inference.conftest import baseline_server  # noqa: F401 - the TGI baseline fixture, for every test dir
 
 
 @dataclass
@@ -31,6 +33,9 @@ def run_cli(monkeypatch):
     # (BaseCommand.run_from_argv); in-process on PostgreSQL that would end the test's
     # transaction.
     monkeypatch.setattr(connections, "close_all", lambda: None)
+    # ManagementUtility calls django.setup(), which reconfigures logging and so closes every
+    # handler ever made: absl's (imported by rouge_score) then closes pytest's capture file.
+    monkeypatch.setattr(django, "setup", lambda *args, **kwargs: None)
 
     def run(*args: str, stdin: bytes | None = None) -> CliResult:
         out, err = io.StringIO(), io.StringIO()

@@ -1,0 +1,92 @@
+"""Reads of the evaluation app: the (gold, candidate) rows an evaluation scores, and
+stored reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.db.models import QuerySet
+
+from annotation.models import Project
+from elmtex_site.errors import NotFound
+from inference.models import Candidate, ModelRun
+
+from .models import EvaluationReport
+
+ROW_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class EvalCategory:
+    key: str
+    label: str
+    entity: bool  # entity metrics apply
+
+
+def evaluation_categories(*, project: Project) -> list[EvalCategory]:
+    """The categories with text metrics, in schema order (13 for the elmtex schema)."""
+    rows = project.categories.filter(text_metrics=True).order_by("order", "key")
+    return [EvalCategory(c.key, c.label, c.entity_metrics) for c in rows]
+
+
+class EvalRow(NamedTuple):
+    document_id: int
+    language: str
+    status: str
+    values: dict | None  # the candidate's parsed values
+    gold_values: dict
+    gold_version: int
+
+
+def evaluation_rows(*, run: ModelRun, language: str | None = None, split: str | None = None) -> Iterator[EvalRow]:
+    """One row per candidate of the run whose document has gold, in document order.
+
+    One streamed query (candidate joined to document and gold), never a query per
+    document; rows are read in chunks so memory does not grow with the run.
+    """
+    qs = Candidate.objects.filter(run=run, document__gold__isnull=False)
+    if language:
+        qs = qs.filter(document__language=language)
+    if split:
+        qs = qs.filter(document__split=split)
+    fields = (
+        "document_id",
+        "document__language",
+        "status",
+        "values",
+        "document__gold__values",
+        "document__gold__version",
+    )
+    for row in qs.order_by("document_id").values_list(*fields).iterator(chunk_size=ROW_CHUNK):
+        yield EvalRow(*row)
+
+
+def evaluation_candidate_count(*, run: ModelRun, language: str | None = None, split: str | None = None) -> int:
+    """Candidates of the run in the selection, with or without gold."""
+    qs = Candidate.objects.filter(run=run)
+    if language:
+        qs = qs.filter(document__language=language)
+    if split:
+        qs = qs.filter(document__split=split)
+    return qs.count()
+
+
+def reports_for_project(*, project: Project) -> QuerySet[EvaluationReport]:
+    """Newest first; the heavy per-document scores are left out."""
+    return (
+        EvaluationReport.objects.filter(project=project)
+        .select_related("run", "compare_run", "created_by")
+        .defer("per_document")
+    )
+
+
+def report_get(*, project: Project, pk: int, with_documents: bool = False) -> EvaluationReport:
+    qs = reports_for_project(project=project)
+    if with_documents:
+        qs = qs.defer(None)
+    report = qs.filter(pk=pk).first()
+    if report is None:
+        raise NotFound(f"evaluation {pk} does not exist in project {project.slug!r}")
+    return report
