@@ -3,7 +3,9 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from .logs import celery_logging_redact
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elmtex_site.settings")
 
@@ -29,3 +31,8 @@ class ElmtexCelery(Celery):
 app = ElmtexCelery("elmtex_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Workers log ids, never patient text: tracebacks without messages, failure lines without
+# the exception's repr (elmtex_site/logs.py).
+signals.after_setup_logger.connect(celery_logging_redact, weak=False)
+signals.after_setup_task_logger.connect(celery_logging_redact, weak=False)
