@@ -86,3 +86,26 @@ class NotFound(ApplicationError):
 class PermissionDenied(ApplicationError):
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message, problems=[Problem(message, field=field)], status=403)
+
+
+class ProblemCollector:
+    """Collects the problems of one input file (all-or-nothing imports read the whole
+    file before refusing it); keeps the first few, counts all."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.kept: list[Problem] = []
+        self.total = 0
+
+    def add(self, message: str, *, record=None, line=None, field=None) -> None:
+        self.total += 1
+        if len(self.kept) < MAX_LISTED_PROBLEMS:
+            self.kept.append(Problem(message, file=self.file, record=record, line=line, field=field))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            first = self.kept[0].format()[len("error: ") :]
+            summary = first if self.total == 1 else f"{self.total} problems; the first: {first}"
+            raise ApplicationError(
+                f"import refused, nothing was written: {summary}", problems=self.kept, total=self.total
+            )

@@ -135,3 +135,18 @@ class Candidate(models.Model):
 
     def __str__(self):
         return f"candidate run={self.run_id} document={self.document_id} ({self.status})"
+
+
+# What processing a candidate fills in: a batch writes these, the API shows them.
+CANDIDATE_OUTCOME_FIELDS = (
+    "status",
+    "values",
+    "raw_output",
+    "error",
+    "finish_reason",
+    "attempts",
+    "latency_ms",
+    "prompt_tokens",
+    "generated_tokens",
+    "updated_at",
+)

@@ -37,6 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from annotation.pipeline.readers import kind_of  # pure, like this module
+
 from .forgiving_json import MAX_DEPTH, ForgivingParser, SyntaxProblem, Truncated
 
 NA = "N/A"
@@ -163,20 +165,6 @@ _FENCE = re.compile(r"```[ \t]*[A-Za-z0-9_+.-]*[ \t]*\r?\n?(.*?)(?:```|\Z)", re.
 _START = re.compile(r"[{\[]")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
 def _holds_keys(obj: dict, keys: Sequence[str]) -> bool:
     return bool(_schema_entries(obj, keys))
 
@@ -189,7 +177,7 @@ def _select(value: Any, keys: Sequence[str]) -> tuple[dict | None, str]:
         else:
             return None, f"expected one JSON object, got a list of {len(value)} items"
     if not isinstance(value, dict):
-        return None, f"expected a JSON object, got {_kind(value)}"
+        return None, f"expected a JSON object, got {kind_of(value)}"
     for _ in range(MAX_UNWRAP + 1):
         if _holds_keys(value, keys):
             return value, ""

@@ -13,32 +13,24 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 INFERENCE_QUEUE = "inference"
+TASK_OPTIONS = {
+    "queue": INFERENCE_QUEUE,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
 
-@shared_task(
-    name="inference.run_start",
-    queue=INFERENCE_QUEUE,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="inference.run_start", **TASK_OPTIONS)
 def run_start(run_id: int) -> None:
     from .services import processing
 
     processing.run_start(run_id=run_id)
 
 
-@shared_task(
-    name="inference.run_process_batch",
-    queue=INFERENCE_QUEUE,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="inference.run_process_batch", **TASK_OPTIONS)
 def run_process_batch(run_id: int, candidate_ids: list[int]) -> None:
     from .services import processing
 

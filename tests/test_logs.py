@@ -84,7 +84,12 @@ def test_celery_task_failure_lines_keep_the_exception_type_but_not_its_message()
             raise ValueError(report)
         except ValueError as exc:
             context = {"hostname": "w1", "id": "abc", "name": "inference.run_process_batch", "exc": repr(exc)}
-            context |= {"traceback": "secret", "args": "(7, [1, 2])", "kwargs": "{}", "description": "raised unexpected"}
+            context |= {
+                "traceback": "secret",
+                "args": "(7, [1, 2])",
+                "kwargs": "{}",
+                "description": "raised unexpected",
+            }
             trace_logger.error(LOG_FAILURE.strip(), context, exc_info=True)
     finally:
         trace_logger.removeHandler(handler)

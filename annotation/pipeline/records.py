@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..schema import NA, RESERVED_KEYS
-from .readers import kind_of
+from .readers import RawRecord, kind_of
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 SPLITS = ("train", "val", "test", "none")
@@ -249,3 +250,23 @@ def parse_record(
     record.content_hash = content_hash(report, summary, split)
     record.metadata_hash = metadata_hash(metadata)
     return record, []
+
+
+class FirstSeen:
+    """Where each id was first read, so that a repeat can name it. Holds one entry per
+    distinct key (bounded by the ids, not the file)."""
+
+    def __init__(self) -> None:
+        self._at: dict[Hashable, tuple[int, int]] = {}
+
+    def repeat_of(self, key: Hashable, *, record, raw: RawRecord) -> str | None:
+        """The duplicate-id problem when ``key`` was read before; else None, remembering
+        where ``raw`` stands. ``record`` carries the external_id and language to name."""
+        first = self._at.get(key)
+        if first is None:
+            self._at[key] = (raw.number, raw.line)
+            return None
+        return (
+            f"duplicate id {record.external_id!r} (language {record.language}): "
+            f"also record {first[0]} (line {first[1]})"
+        )

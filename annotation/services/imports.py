@@ -22,12 +22,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, NotFound, Problem
+from elmtex_site.errors import ApplicationError, NotFound, Problem, ProblemCollector
 
 from ..models import Document, Gold, GoldOrigin, Project
 from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
 from ..pipeline.records import (
     CSV_COLUMNS,
+    FirstSeen,
     ParsedRecord,
     RecordOptions,
     check_language,
@@ -65,28 +66,6 @@ class ImportResult:
             "dropped": self.dropped,
             "summary": self.summary_line(),
         }
-
-
-class _Problems:
-    """Collects problems; keeps the first few, counts all."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.kept: list[Problem] = []
-        self.total = 0
-
-    def add(self, message: str, *, record=None, line=None, field=None) -> None:
-        self.total += 1
-        if len(self.kept) < MAX_LISTED_PROBLEMS:
-            self.kept.append(Problem(message, file=self.file, record=record, line=line, field=field))
-
-    def raise_if_any(self) -> None:
-        if self.total:
-            first = self.kept[0].format()[len("error: ") :]
-            summary = first if self.total == 1 else f"{self.total} problems; the first: {first}"
-            raise ApplicationError(
-                f"import refused, nothing was written: {summary}", problems=self.kept, total=self.total
-            )
 
 
 @dataclass
@@ -306,7 +285,7 @@ def dataset_import(
         with transaction.atomic():
             # Concurrent imports into one project take turns: each reads the ids already
             # there only after the one before it has committed.
-            _project_lock(project)
+            project_lock(project)
             result = _records_import(
                 project=project,
                 chunks=utf8_chunks(stream, progress=count_bytes),
@@ -337,9 +316,10 @@ def _option_error(option: str, problem: str) -> ApplicationError:
     return ApplicationError(f"{option}: {problem}", problems=[Problem(problem, field=option)])
 
 
-def _project_lock(project: Project) -> None:
+def project_lock(project: Project) -> None:
     """Lock the project's row until the transaction ends (a no-op on SQLite, where the
-    database lock serialises writers). Call inside a transaction."""
+    database lock serialises writers). Call inside a transaction. Dataset and predictions
+    imports take it, so imports into one project take turns."""
     try:
         Project.objects.select_for_update().get(pk=project.pk)
     except Project.DoesNotExist:
@@ -352,11 +332,11 @@ def _records_import(
     """Validate every record and write the acceptable ones; raises ApplicationError
     listing the problems when any record is refused. Call inside the import's
     transaction, holding the project's row lock."""
-    problems = _Problems(name)
+    problems = ProblemCollector(name)
     result = ImportResult()
     existing = _existing_documents(project)
     writer = _Writer(project, os.path.basename(name))
-    seen: dict[tuple[str, str], tuple[int, int]] = {}
+    seen = FirstSeen()
     header_checked = fmt != "csv"
     try:
         for raw in read_records(fmt, chunks):
@@ -374,17 +354,10 @@ def _records_import(
             if record is None:
                 continue
             key = (record.external_id, record.language)
-            if key in seen:
-                first_number, first_line = seen[key]
-                problems.add(
-                    f"duplicate id {record.external_id!r} (language {record.language}): "
-                    f"also record {first_number} (line {first_line})",
-                    record=raw.number,
-                    line=raw.line,
-                    field="patient_id",
-                )
+            duplicate = seen.repeat_of(key, record=record, raw=raw)
+            if duplicate:
+                problems.add(duplicate, record=raw.number, line=raw.line, field="patient_id")
                 continue
-            seen[key] = (raw.number, raw.line)
             # The counts describe how the file was read, whatever happens to the record,
             # so a re-import reports what the first import did.
             result.set_to_na += record.set_to_na
@@ -419,7 +392,7 @@ def _records_import(
     return result
 
 
-def _csv_header_check(raw, opts: RecordOptions, problems: _Problems) -> bool:
+def _csv_header_check(raw, opts: RecordOptions, problems: ProblemCollector) -> bool:
     """Report the CSV columns that are not schema keys (unless dropped); True if any."""
     unknown = [c for c in raw.value if c not in CSV_COLUMNS and c not in opts.schema_keys]
     if not unknown or opts.drop_unknown:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Required, TypedDict, Unpack
 
 from django.db import transaction
 
@@ -191,64 +192,39 @@ def evaluation_compute(*, report: EvaluationReport, on_row: Callable[[], object]
 COMPUTED_FIELDS = ["results", "config", "gold_version", "per_document", "status", "error"]
 
 
+class EvaluationRequest(TypedDict, total=False):
+    """What ``evaluation_run`` and ``evaluation_queue`` accept; ``evaluation_build`` checks it
+    and holds the defaults."""
+
+    run: Required[ModelRun]
+    metrics: Sequence[str] | str | None
+    language: str | None
+    split: str | None
+    compare: ModelRun | None
+    user: object
+    fuzzy_threshold: float
+    matcher: str
+
+
 def evaluation_run(
-    *,
-    run: ModelRun,
-    metrics: Sequence[str] | str | None = DEFAULT_METRICS,
-    language: str | None = None,
-    split: str | None = None,
-    compare: ModelRun | None = None,
-    user=None,
-    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
-    matcher: str = "default",
-    on_row: Callable[[], object] | None = None,
+    *, on_row: Callable[[], object] | None = None, **request: Unpack[EvaluationRequest]
 ) -> EvaluationReport:
     """Evaluate in this process and store the report (one write at the end; a failure
     stores nothing)."""
-    report = evaluation_build(
-        run=run,
-        metrics=metrics,
-        language=language,
-        split=split,
-        compare=compare,
-        user=user,
-        fuzzy_threshold=fuzzy_threshold,
-        matcher=matcher,
-        status=EvaluationStatus.RUNNING,
-    )
+    report = evaluation_build(**request, status=EvaluationStatus.RUNNING)
     evaluation_compute(report=report, on_row=on_row)
     report.save()
     logger.info("evaluation %s of run %s stored", report.pk, report.run_id)
     return report
 
 
-def evaluation_queue(
-    *,
-    run: ModelRun,
-    metrics: Sequence[str] | str | None = DEFAULT_METRICS,
-    language: str | None = None,
-    split: str | None = None,
-    compare: ModelRun | None = None,
-    user=None,
-    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
-    matcher: str = "default",
-) -> EvaluationReport:
+def evaluation_queue(**request: Unpack[EvaluationRequest]) -> EvaluationReport:
     """Store a queued report and enqueue it for a worker (``evaluation`` queue) once the
     transaction commits. A broker that cannot be reached marks the report failed."""
     from evaluation.tasks import evaluation_enqueue
 
     with transaction.atomic():
-        report = evaluation_build(
-            run=run,
-            metrics=metrics,
-            language=language,
-            split=split,
-            compare=compare,
-            user=user,
-            fuzzy_threshold=fuzzy_threshold,
-            matcher=matcher,
-            status=EvaluationStatus.QUEUED,
-        )
+        report = evaluation_build(**request, status=EvaluationStatus.QUEUED)
         report.save()
         transaction.on_commit(lambda: evaluation_enqueue(report.pk))
     report.refresh_from_db(fields=["status", "error"])

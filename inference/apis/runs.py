@@ -17,7 +17,7 @@ from annotation.models import Split
 from elmtex_site.api import error_responses, input_validate
 from elmtex_site.errors import ApplicationError, NotFound, Problem
 
-from ..models import Candidate, CandidateStatus, ModelRun, Strategy
+from ..models import CANDIDATE_OUTCOME_FIELDS, Candidate, CandidateStatus, ModelRun, Strategy
 from ..selectors import endpoint_get, run_get, run_progress
 from ..selectors_pages import candidates_search, runs_list, runs_progress
 from ..services.runs import run_cancel, run_create, run_resume
@@ -159,22 +159,7 @@ class CandidateListApi(RunScopedMixin, generics.ListAPIView):
         class Meta:
             model = Candidate
             ref_name = "Candidate"
-            fields = [
-                "id",
-                "document",
-                "patient_id",
-                "language",
-                "status",
-                "values",
-                "raw_output",
-                "error",
-                "finish_reason",
-                "attempts",
-                "latency_ms",
-                "prompt_tokens",
-                "generated_tokens",
-                "updated_at",
-            ]
+            fields = ["id", "document", "patient_id", "language", *CANDIDATE_OUTCOME_FIELDS]
 
     serializer_class = OutputSerializer
 

@@ -29,8 +29,9 @@ from django.utils import timezone
 import elmtex_site
 from annotation.models import Category, Document, Project
 from annotation.pipeline.readers import ReadError, read_records, utf8_chunks
-from annotation.pipeline.records import check_language
-from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, NotFound, Problem
+from annotation.pipeline.records import FirstSeen, check_language
+from annotation.services.imports import project_lock
+from elmtex_site.errors import ApplicationError, ProblemCollector
 
 from ..models import Candidate, CandidateStatus, ModelRun, RunSource, RunStatus, Strategy
 from ..pipeline import (
@@ -74,37 +75,6 @@ class PredictionsImportResult:
         }
 
 
-class _Problems:
-    """Collects problems; keeps the first few, counts all."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.kept: list[Problem] = []
-        self.total = 0
-
-    def add(self, message: str, *, record=None, line=None, field=None) -> None:
-        self.total += 1
-        if len(self.kept) < MAX_LISTED_PROBLEMS:
-            self.kept.append(Problem(message, file=self.file, record=record, line=line, field=field))
-
-    def raise_if_any(self) -> None:
-        if self.total:
-            first = self.kept[0].format()[len("error: ") :]
-            summary = first if self.total == 1 else f"{self.total} problems; the first: {first}"
-            raise ApplicationError(
-                f"import refused, nothing was written: {summary}", problems=self.kept, total=self.total
-            )
-
-
-def _project_lock(project: Project) -> None:
-    """Imports into one project take turns (see annotation's dataset_import). Call
-    inside a transaction."""
-    try:
-        Project.objects.select_for_update().get(pk=project.pk)
-    except Project.DoesNotExist:
-        raise NotFound(f"project {project.slug!r} does not exist any more; nothing was written") from None
-
-
 def predictions_import(
     *,
     project: Project,
@@ -144,7 +114,7 @@ def predictions_import(
     try:
         fmt = file_format(stream, name, fmt)
         with transaction.atomic():
-            _project_lock(project)
+            project_lock(project)  # imports into one project take turns (see dataset_import)
             run_name = run_name_check(project=project, name=run_name)  # again, holding the lock
             now = timezone.now()
             run = ModelRun.objects.create(
@@ -203,16 +173,15 @@ def _records_import(
     """Check every record and write the candidates of the acceptable ones; raises
     ApplicationError listing the problems when any record is refused."""
     run = result.run
-    problems = _Problems(name)
+    problems = ProblemCollector(name)
     documents = {
         (ext, lang): pk
         for pk, ext, lang in Document.objects.filter(project=run.project)
         .values_list("pk", "external_id", "language")
         .iterator(chunk_size=5000)
     }
-    # document id -> (record, line): bounded by the documents, not the file. Repeats of an
-    # id that is skipped as unknown are not looked for.
-    seen: dict[int, tuple[int, int]] = {}
+    # By document id: repeats of an id that is skipped as unknown are not looked for.
+    seen = FirstSeen()
     batch: list[Candidate] = []
     records = 0
     try:
@@ -241,17 +210,10 @@ def _records_import(
                         field="patient_id",
                     )
                 continue
-            if document_id in seen:
-                first_number, first_line = seen[document_id]
-                problems.add(
-                    f"duplicate id {record.external_id!r} (language {record.language}): "
-                    f"also record {first_number} (line {first_line})",
-                    record=raw.number,
-                    line=raw.line,
-                    field="patient_id",
-                )
+            duplicate = seen.repeat_of(document_id, record=record, raw=raw)
+            if duplicate:
+                problems.add(duplicate, record=raw.number, line=raw.line, field="patient_id")
                 continue
-            seen[document_id] = (raw.number, raw.line)
             if problems.total:
                 continue  # keep checking to list more problems, but build nothing more
             batch.append(_candidate(run, document_id, record, keys, result))

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..client import GenerationParams, TGIClient
-from ..models import Candidate, CandidateStatus, ModelRun, RunStatus
+from ..models import CANDIDATE_OUTCOME_FIELDS, Candidate, CandidateStatus, ModelRun, RunStatus
 from .retry import Outcome, RetryPolicy, RunSettings, Stopped, candidate_generate
 
 logger = logging.getLogger(__name__)
@@ -26,18 +26,6 @@ logger = logging.getLogger(__name__)
 # How often (seconds) a batch in flight re-reads its run's status (one UPDATE that also
 # records the heartbeat).
 STATUS_CHECK_INTERVAL = 2.0
-OUTCOME_FIELDS = [
-    "status",
-    "values",
-    "raw_output",
-    "error",
-    "finish_reason",
-    "attempts",
-    "latency_ms",
-    "prompt_tokens",
-    "generated_tokens",
-    "updated_at",
-]
 
 
 def run_start(*, run_id: int) -> int:
@@ -147,7 +135,7 @@ def outcomes_write(*, run_id: int, outcomes: dict[int, Outcome]) -> int:
             row.prompt_tokens = outcome.prompt_tokens
             row.generated_tokens = outcome.generated_tokens
             row.updated_at = now
-        Candidate.objects.bulk_update(rows, OUTCOME_FIELDS, batch_size=500)
+        Candidate.objects.bulk_update(rows, CANDIDATE_OUTCOME_FIELDS, batch_size=500)
         ModelRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=now)
     return len(rows)
 

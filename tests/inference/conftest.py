@@ -1,11 +1,15 @@
-"""The ``baseline_server`` fixture: the project's TGI-protocol baseline server, in-process."""
+"""Fixtures of the inference tests: ``baseline_server`` (the project's TGI-protocol baseline
+server, in-process), ``people`` (one user per role) and ``run`` (a running run with
+candidates of every status)."""
 
 import socket
 import threading
 
 import pytest
+from django.utils import timezone
 
 from inference.baseline.server import make_server
+from tests.inference.run_helpers import MIXED, make_people, run_with_candidates
 
 
 def free_port() -> int:
@@ -34,3 +38,13 @@ def baseline_server():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def people(researcher, reviewer, annotator, outsider):
+    return make_people(researcher, reviewer, annotator, outsider)
+
+
+@pytest.fixture
+def run(project):
+    return run_with_candidates(project, MIXED, status="running", heartbeat_at=timezone.now())

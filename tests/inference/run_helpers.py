@@ -9,6 +9,8 @@ from django.utils import timezone
 from tests.factories import CandidateFactory, DocumentFactory, EndpointFactory, RunFactory, UserFactory
 
 ROLES = ["researcher", "reviewer", "annotator", "outsider", "staff"]
+# Candidates per status of the ``run`` fixture (conftest.py).
+MIXED = {"ok": 5, "parse_error": 2, "too_long": 1, "failed": 3, "pending": 4}
 
 CONFIG = {
     "strategy": "naive",

@@ -4,7 +4,7 @@ import pytest
 
 from inference.models import ModelEndpoint
 from tests.factories import EndpointFactory, MembershipFactory, ProjectFactory, UserFactory
-from tests.inference.run_helpers import ROLES, make_people
+from tests.inference.run_helpers import ROLES
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 # ("outsider") get 403 rather than 404 (there is no project to hide).
 SEE = {"researcher": 200, "reviewer": 200, "annotator": 403, "outsider": 403, "staff": 200}
 ADD = {"researcher": 201, "reviewer": 403, "annotator": 403, "outsider": 403, "staff": 201}
-
-
-@pytest.fixture
-def people(researcher, reviewer, annotator, outsider):
-    return make_people(researcher, reviewer, annotator, outsider)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -12,21 +12,9 @@ from django.utils import timezone
 
 from inference.models import ModelRun
 from tests.factories import CandidateFactory, DocumentFactory, EndpointFactory
-from tests.inference.run_helpers import ROLES, make_people, run_with_candidates
+from tests.inference.run_helpers import MIXED, ROLES, run_with_candidates
 
 pytestmark = pytest.mark.django_db
-
-MIXED = {"ok": 5, "parse_error": 2, "too_long": 1, "failed": 3, "pending": 4}
-
-
-@pytest.fixture
-def people(researcher, reviewer, annotator, outsider):
-    return make_people(researcher, reviewer, annotator, outsider)
-
-
-@pytest.fixture
-def run(project):
-    return run_with_candidates(project, MIXED, status="running", heartbeat_at=timezone.now())
 
 
 def text(response) -> str:

@@ -1,12 +1,10 @@
-import contextlib
 import json
-import os
 import sys
-import tempfile
 
 from annotation.selectors import project_get
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
+from elmtex_site.files import atomic_text_output, output_path_check
 from elmtex_site.progress import progress_bar
 from evaluation.metrics.entities import DEFAULT_FUZZY_THRESHOLD, MATCHERS
 from evaluation.models import EvaluationStatus
@@ -55,7 +53,7 @@ class Command(ElmtexCommand):
             )
         path = opts["json"]
         if path and path != "-":
-            _json_path_check(path)  # before the work, not after it
+            output_path_check(path, option="--json")  # before the work, not after it
         run = run_get(ref=opts["run"], project=project)
         compare = run_get(ref=opts["compare"], project=project) if opts["compare"] else None
         request = {
@@ -79,7 +77,9 @@ class Command(ElmtexCommand):
         if path == "-":
             self.stdout.write(json.dumps(results, indent=2, ensure_ascii=False))
         elif path:
-            _write_json(results, path)
+            with atomic_text_output(path, option="--json") as fh:
+                json.dump(results, fh, indent=2, ensure_ascii=False)
+                fh.write("\n")
         else:
             self.stdout.write(report_table(results))
         where = f"; wrote {path}" if path and path != "-" else ""
@@ -133,33 +133,3 @@ def report_table(results: dict) -> str:
             rows.append(cells)
         lines += _table(["category", "n", *TABLE_METRICS], rows)
     return "\n".join(lines)
-
-
-def _json_path_check(path: str) -> None:
-    if os.path.isdir(path):
-        raise ApplicationError(f"--json: {path} is a directory; give the path of a file to write")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ApplicationError(f"--json: directory {directory} does not exist")
-
-
-def _write_json(results: dict, path: str) -> None:
-    """Write to a temporary file next to ``path``, then rename it into place."""
-    _json_path_check(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=directory)
-    except OSError as exc:
-        raise ApplicationError(f"--json: cannot write {path}: {exc.strerror}") from None
-    try:
-        with open(fd, "w", encoding="utf-8") as fh:
-            json.dump(results, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -65,3 +65,14 @@ def run_wait(run: ModelRun, *, stdout, force_progress: bool | None = None) -> in
         reason = run.error or progress.status
     sys.stderr.write(f"error: run {run.pk} {progress.status}: {reason}\n")
     return 1
+
+
+def run_follow(run: ModelRun, *, stdout, wait: bool, force_progress: bool | None = None) -> None:
+    """After a run was queued: exit 1 when the queueing failed (the broker's error is on
+    the run), else with ``wait`` wait for the run and exit with run_wait's code."""
+    run.refresh_from_db()
+    if run.status == RunStatus.QUEUED and run.error:
+        sys.stderr.write(f"error: run {run.pk}: {run.error}\n")
+        sys.exit(1)
+    if wait:
+        sys.exit(run_wait(run, stdout=stdout, force_progress=force_progress))

@@ -1,11 +1,11 @@
 import sys
 
 from elmtex_site.cli import ElmtexCommand
-from inference.models import Candidate, CandidateStatus, RunStatus
+from inference.models import Candidate, CandidateStatus
 from inference.selectors import run_get
 from inference.services.runs import run_resume
 
-from ._run_wait import run_wait
+from ._run_wait import run_follow
 
 
 class Command(ElmtexCommand):
@@ -22,9 +22,4 @@ class Command(ElmtexCommand):
         self.stdout.flush()
         pending = Candidate.objects.filter(run=run, status=CandidateStatus.PENDING).count()
         sys.stderr.write(f"run {run.pk} queued again for {pending} documents\n")
-        run.refresh_from_db()
-        if run.status == RunStatus.QUEUED and run.error:
-            sys.stderr.write(f"error: run {run.pk}: {run.error}\n")
-            sys.exit(1)
-        if opts["wait"]:
-            sys.exit(run_wait(run, stdout=self.stdout, force_progress=opts["progress"]))
+        run_follow(run, stdout=self.stdout, wait=opts["wait"], force_progress=opts["progress"])

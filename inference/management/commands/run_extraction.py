@@ -1,13 +1,11 @@
-import sys
-
 from annotation.selectors import project_get
 from elmtex_site.cli import ElmtexCommand
 from elmtex_site.errors import ApplicationError
-from inference.models import RunStatus, Strategy
+from inference.models import Strategy
 from inference.selectors import endpoint_get
 from inference.services.runs import run_create
 
-from ._run_wait import run_wait
+from ._run_wait import run_follow
 
 
 class Command(ElmtexCommand):
@@ -42,9 +40,4 @@ class Command(ElmtexCommand):
         )
         self.stdout.write(f"run {run.pk}")
         self.stdout.flush()
-        run.refresh_from_db()
-        if run.status == RunStatus.QUEUED and run.error:
-            sys.stderr.write(f"error: run {run.pk}: {run.error}\n")
-            sys.exit(1)
-        if opts["wait"]:
-            sys.exit(run_wait(run, stdout=self.stdout, force_progress=opts["progress"]))
+        run_follow(run, stdout=self.stdout, wait=opts["wait"], force_progress=opts["progress"])

@@ -1,0 +1,80 @@
+"""Writing a command's output file (``--out PATH``, ``--json PATH``; ``-`` for stdout).
+
+A file is written to a temporary file of its own next to the path, then renamed into
+place: readers never see half a file, two writers to one path do not mix, and a failure
+leaves whatever was there before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+
+from .errors import ApplicationError
+
+BUFFER_BYTES = 1 << 20
+
+
+def output_path_check(path: str, *, option: str = "--out") -> None:
+    """Refuse a path that cannot be written (a directory, or in a missing directory);
+    call it before the work, not after it."""
+    if os.path.isdir(path):
+        raise ApplicationError(f"{option}: {path} is a directory; give the path of a file to write")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ApplicationError(f"{option}: directory {directory} does not exist")
+
+
+@contextlib.contextmanager
+def atomic_text_output(path: str, *, option: str = "--out") -> Iterator[IO[str]]:
+    """A text stream for ``path`` (``-``: standard output). The file appears only when
+    the block ends without an exception; a write that fails is an ApplicationError
+    naming ``option``."""
+    if path == "-":
+        with _stdout_output() as out:
+            yield out
+        return
+    output_path_check(path, option=option)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=directory)
+    except OSError as exc:
+        raise ApplicationError(f"{option}: cannot write {path}: {exc.strerror}") from None
+    try:
+        with open(fd, "w", encoding="utf-8", newline="", buffering=BUFFER_BYTES) as fh:
+            yield fh
+        # mkstemp creates the file readable by its owner only; give it the usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise ApplicationError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _stdout_output() -> Iterator[IO[str]]:
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``... --out - | head``): stop quietly, as Python's
+        # documentation advises, with stdout pointed at devnull so that the
+        # interpreter's last flush at exit does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
