@@ -292,12 +292,14 @@ def test_project_page_lists_latest_runs(client, researcher, run):
     assert "Model runs" in html
     assert reverse("run-detail", args=["p1", run.pk]) in html
     assert reverse("run-list", args=["p1"]) in html
+    assert reverse("evaluation-list", args=["p1"]) in html
 
 
 def test_annotators_project_page_has_no_runs(client, annotator, run):
     client.force_login(annotator)
     html = text(client.get(reverse("project-detail", args=["p1"])))
     assert reverse("run-detail", args=["p1", run.pk]) not in html
+    assert reverse("evaluation-list", args=["p1"]) not in html
 
 
 def test_document_page_shows_candidates_per_run(client, researcher, project):
