@@ -34,7 +34,7 @@ TOKENIZER_DESCRIPTION = (
 )
 # A cache past this many distinct strings is emptied and refilled, so memory stays bounded
 # on large evaluations while repeated strings still hit.
-CACHE_MAX_STRINGS = 200_000
+CACHE_MAX_STRINGS = 50_000  # ~120 MB of long category values at most (benchmarks/runs_evaluation.py)
 
 
 def rouge_score_version() -> str:

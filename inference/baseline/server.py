@@ -88,6 +88,10 @@ class Draw:
 
 class BaselineServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Workers open many connections at once (a batch sends its requests together); with
+    # socketserver's default backlog of 5 the kernel drops the overflow and clients wait
+    # ~1 s to retry the SYN. TGI's own listener takes them all.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], knobs: Knobs):
         super().__init__(address, Handler, bind_and_activate=False)
