@@ -48,6 +48,7 @@ format: install-dev
 
 bench: install-dev
 	$(PY) benchmarks/import_export.py
+	$(PY) benchmarks/runs_evaluation.py
 
 clean:
 	-test -x $(PY) && $(PY) -m elmtex_site.broker stop
