@@ -89,4 +89,22 @@ def report_get(*, project: Project, pk: int, with_documents: bool = False) -> Ev
     report = qs.filter(pk=pk).first()
     if report is None:
         raise NotFound(f"evaluation {pk} does not exist in project {project.slug!r}")
+    keys = list(project.categories.order_by("order", "key").values_list("key", flat=True))
+    report.results = results_in_schema_order(report.results, keys)
     return report
+
+
+def results_in_schema_order(results: dict | None, keys: list[str]) -> dict | None:
+    """The report's per-category blocks in the project's category order. PostgreSQL's
+    jsonb stores object keys sorted by length, not in the order they were written."""
+    if not results:
+        return results
+    position = {key: i for i, key in enumerate(keys)}
+
+    def ordered(blocks: dict) -> dict:
+        return dict(sorted(blocks.items(), key=lambda item: position.get(item[0], len(position))))
+
+    results = {**results, "categories": ordered(results.get("categories") or {})}
+    if results.get("compare"):
+        results["compare"] = {**results["compare"], "categories": ordered(results["compare"]["categories"])}
+    return results

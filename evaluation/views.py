@@ -68,7 +68,7 @@ def evaluation_list(request, slug: str):
 
 def _category_rows(results: dict, labels: dict[str, str]) -> list[dict]:
     rows = []
-    for key, cat in (results.get("categories") or {}).items():
+    for key, cat in (results.get("categories") or {}).items():  # schema order (report_get)
         ci = cat.get("ci") or {}
         rows.append(
             {
@@ -102,7 +102,7 @@ def evaluation_detail(request, slug: str, pk: int):
     project, role = project_for_user(user=request.user, slug=slug, need="documents")
     report = report_get(project=project, pk=pk)
     results = report.results or {}
-    labels = dict(project.categories.values_list("key", "label"))
+    labels = dict(project.categories.order_by("order", "key").values_list("key", "label"))
     overall = results.get("overall") or {}
     context = {
         "project": project,

@@ -134,3 +134,13 @@ def test_schema_lists_the_endpoints(api_client, researcher):
     assert "/api/projects/{slug}/evaluations/" in schema["paths"]
     assert "post" in schema["paths"]["/api/projects/{slug}/evaluations/"]
     assert "/api/projects/{slug}/evaluations/{id}/" in schema["paths"]
+
+
+def test_stored_report_lists_categories_in_schema_order(api_client, researcher, run, other_run, small_case):
+    # PostgreSQL's jsonb sorts object keys by length; the answer restores the schema order.
+    report = evaluation_run(run=run, compare=other_run)
+    api_client.force_authenticate(researcher)
+    body = api_client.get(detail_url(report)).json()
+    keys = [c.key for c in run.project.categories.order_by("order") if c.text_metrics]
+    assert list(body["categories"]) == keys
+    assert list(body["compare"]["categories"]) == keys
