@@ -24,7 +24,6 @@ import os
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")  # read when huggingface_hub is imported
 
 import time  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
 
 import httpx2  # noqa: E402  (huggingface_hub 2.x's HTTP transport)
 from huggingface_hub import InferenceClient, constants  # noqa: E402
@@ -42,87 +41,35 @@ from huggingface_hub.errors import (  # noqa: E402
 if os.environ["HF_HUB_DISABLE_TELEMETRY"].strip().lower() in ("1", "true", "yes", "on"):
     constants.HF_HUB_DISABLE_TELEMETRY = True  # also when huggingface_hub was imported before us
 
-MAX_MESSAGE_CHARS = 300
+from .tgi import (  # noqa: E402  (re-exported: the client's public names)
+    MAX_MESSAGE_CHARS,
+    Completion,
+    EndpointInfo,
+    GenerationParams,
+    TGIError,
+    TGIGenerationError,
+    TGIIncompleteGeneration,
+    TGIOverloaded,
+    TGIProtocolError,
+    TGITimeout,
+    TGIUnavailable,
+    TGIValidationError,
+)
 
-
-class TGIError(Exception):
-    """A failed call to a TGI endpoint. ``str(e)`` is one safe line."""
-
-    retryable = False
-
-    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None):
-        super().__init__(" ".join(str(message).split())[:MAX_MESSAGE_CHARS])
-        self.status = status
-        self.error_type = error_type
-
-
-class TGIUnavailable(TGIError):
-    """Connection refused/reset, DNS failure, 502/503: the server is down or still loading."""
-
-    retryable = True
-
-
-class TGIOverloaded(TGIError):
-    """429: more requests in flight than the server's ``max_concurrent_requests``."""
-
-    retryable = True
-
-
-class TGITimeout(TGIError):
-    """No answer within the client's timeout."""
-
-    retryable = True
-
-
-class TGIGenerationError(TGIError):
-    """424: generation failed on the server."""
-
-    retryable = True
-
-
-class TGIIncompleteGeneration(TGIError):
-    """500: the server gave up mid-generation."""
-
-    retryable = True
-
-
-class TGIValidationError(TGIError):
-    """422/400/413/415: the request itself is refused (too long, bad grammar, ...); never retried."""
-
-
-class TGIProtocolError(TGIError):
-    """An answer this client does not understand (status or body shape)."""
-
-
-@dataclass(frozen=True)
-class EndpointInfo:
-    model_id: str
-    model_sha: str | None
-    max_concurrent_requests: int | None
-    max_input_tokens: int | None
-    max_total_tokens: int | None
-    version: str | None
-    raw: dict
-
-
-@dataclass(frozen=True)
-class GenerationParams:
-    max_new_tokens: int = 2048
-    seed: int = 1234
-    temperature: float = 0.0  # 0 = greedy
-    stop: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "stop": list(self.stop)}
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    finish_reason: str  # as the server says it: generate "length"/"eos_token"/"stop_sequence", chat "length"/"stop"
-    prompt_tokens: int | None
-    generated_tokens: int | None
-    latency_ms: int
+__all__ = [
+    "TGIClient",
+    "TGIError",
+    "TGIUnavailable",
+    "TGIOverloaded",
+    "TGITimeout",
+    "TGIGenerationError",
+    "TGIIncompleteGeneration",
+    "TGIValidationError",
+    "TGIProtocolError",
+    "EndpointInfo",
+    "GenerationParams",
+    "Completion",
+]
 
 
 _BY_STATUS: dict[int, type[TGIError]] = {

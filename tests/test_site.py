@@ -99,3 +99,18 @@ def test_requirements_are_pinned():
         line = line.split("#")[0].strip()
         if line:
             assert "==" in line, f"unpinned requirement: {line}"
+
+
+def test_the_web_process_starts_without_the_heavy_libraries():
+    # STYLE.md rule 4: metric and client libraries load in the function that needs them.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django; django.setup(); import elmtex_site.urls, elmtex_site.wsgi; "
+        "print(','.join(m for m in ('nltk', 'scipy', 'numpy', 'rouge_score', 'rapidfuzz', 'huggingface_hub') "
+        "if m in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "elmtex_site.settings_test"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == ""

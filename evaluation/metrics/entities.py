@@ -18,10 +18,6 @@ from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
 from typing import NamedTuple, Protocol
 
-import numpy as np
-from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
-
 NA = "N/A"
 ITEM_SEPARATOR = ";"
 DEFAULT_FUZZY_THRESHOLD = 90.0
@@ -107,6 +103,11 @@ def match_count(pred: list[str], gold: list[str], *, threshold: float = DEFAULT_
     gold_rest = list((Counter(gold) - exact).elements())
     if not pred_rest or not gold_rest:
         return matches
+    # Heavy imports here, not at the top: web processes import this module for its names.
+    import numpy as np
+    from rapidfuzz import fuzz
+    from scipy.optimize import linear_sum_assignment
+
     scores = np.array([[fuzz.token_set_ratio(p, g) for g in gold_rest] for p in pred_rest], dtype=float)
     eligible = scores >= threshold
     if not eligible.any():

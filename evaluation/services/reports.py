@@ -17,13 +17,9 @@ import elmtex_site
 from annotation.models import Split
 from elmtex_site.errors import ApplicationError, Problem
 from evaluation.metrics.entities import DEFAULT_FUZZY_THRESHOLD, MATCHERS, matcher_get
-from evaluation.metrics.rouge import ROUGE_TYPES, TOKENIZER_DESCRIPTION, RougeCalculator, rouge_score_version
-from evaluation.metrics.stats import bootstrap_settings
 from evaluation.models import EvaluationReport, EvaluationStatus
 from evaluation.selectors import evaluation_candidate_count, evaluation_categories, evaluation_rows
 from inference.models import ModelRun
-
-from . import scoring
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +58,10 @@ def config_build(
     *, metrics: list[str], language: str | None, split: str | None, fuzzy_threshold: float, matcher: str
 ) -> dict:
     """What the report records about how it was computed (everything needed to redo it)."""
+    # Metric modules pull in NLTK, numpy and scipy: imported when used, so web processes start fast.
+    from evaluation.metrics.rouge import ROUGE_TYPES, TOKENIZER_DESCRIPTION, rouge_score_version
+    from evaluation.metrics.stats import bootstrap_settings
+
     entity = matcher_get(matcher, threshold=fuzzy_threshold).config() if "entity" in metrics else None
     return {
         "metrics": metrics,
@@ -137,6 +137,10 @@ def evaluation_compute(*, report: EvaluationReport, on_row: Callable[[], object]
     """Score the report's run (and compare run) against gold into the report's fields
     (results, config, gold_version, per_document, status done). Does not save: reads
     only, so no write lock is held while scoring (SQLite would block every writer)."""
+    from evaluation.metrics.rouge import RougeCalculator
+
+    from . import scoring
+
     config = dict(report.config)
     metrics = list(report.metrics)
     language, split = config.get("language"), config.get("split")

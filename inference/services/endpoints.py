@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 
 from elmtex_site.errors import ApplicationError, Problem
 
-from ..client import TGIClient, TGIError
 from ..models import EndpointMode, ModelEndpoint
+from ..tgi import TGIError
 
 # ModelEndpoint.name is a SlugField: letters, digits, '-' and '_'.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
@@ -84,6 +84,8 @@ def endpoint_add(
         raise ApplicationError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
     if model_id is not None and not model_id.strip():
         raise ApplicationError("model id is blank; leave it out to take the one /info reports")
+
+    from ..client import TGIClient  # huggingface_hub: loaded when a server is called, not at web start-up
 
     try:
         with TGIClient(url, timeout=INFO_TIMEOUT_S) as client:

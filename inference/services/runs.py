@@ -17,7 +17,6 @@ from annotation.models import Category, Document, Project, Split
 from elmtex_site.errors import ApplicationError
 
 from .. import prompts
-from ..client import GenerationParams
 from ..models import (
     Candidate,
     CandidateStatus,
@@ -28,6 +27,7 @@ from ..models import (
     Strategy,
 )
 from ..selectors import run_status_effective
+from ..tgi import GenerationParams
 
 logger = logging.getLogger(__name__)
 
