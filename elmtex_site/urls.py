@@ -13,7 +13,13 @@ urlpatterns = [
     path("api/", include("annotation.urls_api")),
     path("api/", include("evaluation.urls_api")),
     path("api/", include("inference.urls_api")),
+    path("api/", include("annotation.urls_api_work")),
+    path("api/", include("annotation.urls_api_checks")),
+    path("api/", include("evaluation.urls_api_agreement")),
     path("", include("annotation.urls")),
     path("", include("evaluation.urls")),
     path("", include("inference.urls")),
+    path("", include("annotation.urls_work")),
+    path("", include("annotation.urls_checks")),
+    path("", include("evaluation.urls_agreement")),
 ]

@@ -32,6 +32,9 @@ class EvaluationReport(models.Model):
     per_document = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.DONE)
     error = models.TextField(blank=True, help_text="Why a queued evaluation failed.")
+    # Background progress (pairs scored / to score), for BERTScore jobs on the gpu queue.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -42,3 +45,40 @@ class EvaluationReport(models.Model):
 
     def __str__(self):
         return f"evaluation {self.pk} of run {self.run_id}"
+
+
+class BertScoreCache(models.Model):
+    """One BERTScore of one (prediction, reference) pair under one scorer configuration, so
+    re-evaluation only scores new pairs. ``scorer_key`` = sha256 of the model's weight hash
+    + num_layers + idf + rescale settings; ``pair_key`` = sha256 of prediction NUL reference."""
+
+    scorer_key = models.CharField(max_length=64)
+    pair_key = models.CharField(max_length=64)
+    precision = models.FloatField()
+    recall = models.FloatField()
+    f1 = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scorer_key", "pair_key"], name="bertscore_cache_unique")]
+
+
+class AgreementReport(models.Model):
+    """Inter-annotator agreement of a project (the CLI.md ``agreement`` JSON in ``results``)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_reports")
+    config = models.JSONField(default=dict, blank=True)  # language, split, package versions, ...
+    # Fingerprint of the submitted annotations scored (a later annotation makes it stale).
+    annotations_version = models.CharField(max_length=64, blank=True)
+    results = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.DONE)
+    error = models.TextField(blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -5,7 +5,7 @@ import json
 import factory
 from django.contrib.auth import get_user_model
 
-from annotation.models import Document, Gold, Membership, Project
+from annotation.models import Annotation, Assignment, Document, Gold, Membership, Project
 from annotation.pipeline.records import content_hash
 from annotation.schema import ELMTEX_CATEGORIES
 from annotation.services.projects import categories_create
@@ -104,3 +104,25 @@ class CandidateFactory(factory.django.DjangoModelFactory):
     status = "ok"
     values = factory.LazyFunction(lambda: {c.key: "N/A" for c in ELMTEX_CATEGORIES} | {"gender": "female"})
     raw_output = factory.LazyAttribute(lambda o: json.dumps(o.values) if o.values is not None else "")
+
+
+class AssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Assignment
+
+    document = factory.SubFactory(DocumentFactory)
+    project = factory.LazyAttribute(lambda o: o.document.project)
+    annotator = factory.SubFactory(UserFactory)
+    status = "assigned"
+
+
+class AnnotationFactory(factory.django.DjangoModelFactory):
+    """A submitted annotation (its assignment says so)."""
+
+    class Meta:
+        model = Annotation
+
+    assignment = factory.SubFactory(AssignmentFactory, status="submitted")
+    values = factory.LazyFunction(lambda: {c.key: "N/A" for c in ELMTEX_CATEGORIES} | {"gender": "female"})
+    judgements = factory.LazyFunction(dict)
+    spans = factory.LazyFunction(dict)
