@@ -88,6 +88,13 @@ class PermissionDenied(ApplicationError):
         super().__init__(message, problems=[Problem(message, field=field)], status=403)
 
 
+class Conflict(ApplicationError):
+    """A save based on a version someone else has already replaced (optimistic locking)."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message, problems=[Problem(message, field=field)], status=409)
+
+
 class ProblemCollector:
     """Collects the problems of one input file (all-or-nothing imports read the whole
     file before refusing it); keeps the first few, counts all."""

@@ -34,3 +34,6 @@ def evaluation_enqueue(report_id: int) -> None:
             error="the task broker (CELERY_BROKER_URL) could not be reached; start Redis and a worker, "
             "or evaluate without --async",
         )
+
+# Tasks in their own modules (Celery autodiscovery imports only ``tasks``).
+from . import tasks_agreement, tasks_bertscore  # noqa: E402, F401

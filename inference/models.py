@@ -24,6 +24,11 @@ class ModelEndpoint(models.Model):
     mode = models.CharField(max_length=16, choices=EndpointMode.choices, default=EndpointMode.CHAT)
     concurrency = models.PositiveIntegerField(help_text="Requests in flight at most, across all workers.")
     info = models.JSONField(default=dict, blank=True, help_text="The server's /info when registered.")
+    tokenizer_path = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Local tokenizer folder: raw-generate prompts are built with its chat template.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -125,6 +130,9 @@ class Candidate(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     generated_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # Advanced strategy: the training-split documents shown as in-context examples (ids),
+    # chosen once per run by retrieval, so every value can be traced to its prompt.
+    prompt_examples = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
