@@ -35,5 +35,6 @@ def evaluation_enqueue(report_id: int) -> None:
             "or evaluate without --async",
         )
 
+
 # Tasks in their own modules (Celery autodiscovery imports only ``tasks``).
 from . import tasks_agreement, tasks_bertscore  # noqa: E402, F401
