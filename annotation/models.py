@@ -190,7 +190,7 @@ class Assignment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["document", "annotator"], name="assignment_unique")]
         indexes = [
-            models.Index(fields=["annotator", "project", "status"], name="assignment_queue"),
+            models.Index(fields=["annotator", "project", "status", "id"], name="assignment_queue"),
             models.Index(fields=["project", "status"], name="assignment_project_status"),
         ]
         ordering = ["id"]

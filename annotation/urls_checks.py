@@ -1,3 +1,10 @@
-"""URL routes (filled in by the module owner)."""
+"""Pages of the automated checks."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views_checks
+
+urlpatterns = [
+    path("p/<slug:slug>/checks/", views_checks.checks_page, name="checks"),
+    path("p/<slug:slug>/checks/run/", views_checks.checks_run_page, name="checks-run"),
+]

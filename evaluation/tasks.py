@@ -1,4 +1,5 @@
-"""Celery tasks of the evaluation app (queue ``evaluation``): thin, ids only."""
+"""Celery tasks of the evaluation app (queue ``evaluation``; an evaluation with BERTScore
+goes to queue ``gpu``): thin, ids only."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ def evaluation_evaluate(report_id: int) -> None:
     evaluation_process(report_id=report_id)
 
 
-def evaluation_enqueue(report_id: int) -> None:
+def evaluation_enqueue(report_id: int, *, queue: str = EVALUATION_QUEUE) -> None:
     """Send the task; call from ``transaction.on_commit``. A broker that cannot be
     reached marks the report failed with what to do, instead of leaving it queued forever."""
     from .services.reports import evaluation_mark_failed
 
     try:
-        evaluation_evaluate.apply_async(args=[report_id], queue=EVALUATION_QUEUE)
+        evaluation_evaluate.apply_async(args=[report_id], queue=queue)
     except Exception as exc:  # noqa: BLE001 - kombu/redis raise many types for an unreachable broker
         logger.warning("evaluation %s: could not reach the task broker (%s)", report_id, type(exc).__name__)
         evaluation_mark_failed(

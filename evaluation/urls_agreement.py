@@ -1,3 +1,10 @@
-"""URL routes (filled in by the module owner)."""
+"""Pages of inter-annotator agreement reports."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views_agreement
+
+urlpatterns = [
+    path("p/<slug:slug>/agreement/", views_agreement.agreement_page, name="agreement-list"),
+    path("p/<slug:slug>/agreement/<int:pk>/", views_agreement.agreement_detail_page, name="agreement-detail"),
+]

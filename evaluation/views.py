@@ -15,11 +15,11 @@ from django.urls import NoReverseMatch, reverse
 from annotation.selectors import project_for_user
 from annotation.views import page_errors
 
-from .selectors import report_get, reports_for_project
+from .selectors import report_get, report_stale, reports_for_project
 
 REPORTS_PER_PAGE = 50
 LIST_METRICS = ("rouge1", "rouge2", "rougeL", "entity_f1")
-COMPARE_METRICS = ("rouge1", "rouge2", "rougeL", "entity_f1")
+COMPARE_METRICS = ("rouge1", "rouge2", "rougeL", "entity_f1", "bertscore_f1")
 
 
 def _run_url(slug: str, run_id: int | None) -> str | None:
@@ -82,16 +82,50 @@ def _category_rows(results: dict, labels: dict[str, str]) -> list[dict]:
                     _cell(cat["entity_r"]),
                     _cell(cat["entity_f1"], ci.get("entity_f1")),
                 ],
+                "n_bertscore": cat.get("n_bertscore", 0),
+                "bertscore": [
+                    _cell(cat.get("bertscore_p")),
+                    _cell(cat.get("bertscore_r")),
+                    _cell(cat.get("bertscore_f1"), ci.get("bertscore_f1")),
+                ],
             }
         )
     return rows
 
 
-def _compare_rows(compare: dict | None, labels: dict[str, str]) -> list[dict]:
-    if not compare:
+def _overall(overall: dict) -> dict:
+    return {
+        "n": overall.get("n"),
+        "n_entity": overall.get("n_entity"),
+        "n_bertscore": overall.get("n_bertscore"),
+        "rouge": [overall.get(m) for m in ("rouge1", "rouge2", "rougeL")],
+        "entity": [overall.get(m) for m in ("entity_p", "entity_r", "entity_f1")],
+        "bertscore": [overall.get(m) for m in ("bertscore_p", "bertscore_r", "bertscore_f1")],
+    }
+
+
+def _sections(groups: dict | None, labels: dict[str, str], *, only_when_several: bool) -> list[dict]:
+    """Per-language (or per-split) tables; none when one group holds every document."""
+    groups = groups or {}
+    if only_when_several and len(groups) < 2:
         return []
     return [
-        {"key": key, "label": labels.get(key, key), "cells": [cat[m] for m in COMPARE_METRICS]}
+        {
+            "name": name,
+            "documents": section.get("documents"),
+            "rows": _category_rows(section, labels),
+            "overall": _overall(section.get("overall") or {}),
+        }
+        for name, section in groups.items()
+    ]
+
+
+def _compare_rows(compare: dict | None, labels: dict[str, str], metrics: tuple[str, ...]) -> list[dict]:
+    if not compare:
+        return []
+    empty = {"delta": None}
+    return [
+        {"key": key, "label": labels.get(key, key), "cells": [cat.get(m, empty) for m in metrics]}
         for key, cat in compare["categories"].items()
     ]
 
@@ -104,20 +138,22 @@ def evaluation_detail(request, slug: str, pk: int):
     results = report.results or {}
     labels = dict(project.categories.order_by("order", "key").values_list("key", "label"))
     overall = results.get("overall") or {}
+    compare_metrics = COMPARE_METRICS if "bertscore" in (report.metrics or []) else COMPARE_METRICS[:4]
     context = {
         "project": project,
         "role": role,
         "report": report,
         "results": results,
         "rows": _category_rows(results, labels),
-        "overall": {
-            "n": overall.get("n"),
-            "n_entity": overall.get("n_entity"),
-            "rouge": [overall.get(m) for m in ("rouge1", "rouge2", "rougeL")],
-            "entity": [overall.get(m) for m in ("entity_p", "entity_r", "entity_f1")],
-        },
-        "compare_rows": _compare_rows(results.get("compare"), labels),
-        "compare_metrics": COMPARE_METRICS,
+        "overall": _overall(overall),
+        "bertscore": "bertscore" in (report.metrics or []),
+        "stale": report_stale(report=report),
+        "language_sections": _sections(results.get("languages"), labels, only_when_several=True),
+        "split_sections": _sections(results.get("splits"), labels, only_when_several=True),
+        "tokenizers": ((report.config or {}).get("rouge") or {}).get("tokenizers") or {},
+        "matcher": ((report.config or {}).get("entity") or {}).get("matcher"),
+        "compare_rows": _compare_rows(results.get("compare"), labels, compare_metrics),
+        "compare_metrics": compare_metrics,
         "config_json": json.dumps(report.config, indent=2, ensure_ascii=False),
         "documents": (report.config or {}).get("documents"),
         "run_url": _run_url(slug, report.run_id),

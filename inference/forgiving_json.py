@@ -2,7 +2,8 @@
 
 It takes what ``json`` refuses but models write: single-quoted strings (Python dict
 output), True/False/None, trailing commas, a missing comma before the next quoted key,
-raw line breaks inside strings, unquoted keys, and curly quotes used as string
+raw line breaks inside strings, unquoted keys, ``//`` and ``/* */`` comments between
+tokens (models annotate values: ``"age": "N/A" // not stated``), and curly quotes used as string
 delimiters (only where a string starts, so curly quotes inside a string stay as they
 are). It parses one value starting at a given position and says where it ended, so
 the caller can look for the first top-level object in surrounding text. Running out of
@@ -32,7 +33,8 @@ _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LITERALS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_SPACE = re.compile(r"[ \t\r\n\u00a0]*")
+# Whitespace and comments: only ever skipped between tokens, so "//" inside a string stays.
+_SPACE = re.compile(r"(?:[ \t\r\n\u00a0]+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
 
 
 class ForgivingParser:

@@ -8,7 +8,8 @@ from annotation.models import Split
 from elmtex_site.errors import ApplicationError
 
 from .models import CandidateStatus, ModelEndpoint, Strategy
-from .services.runs import AVAILABLE_STRATEGIES
+from .services.examples import DEFAULT_K, MAX_K
+from .services.runs import AVAILABLE_STRATEGIES, MAX_TEMPERATURE
 
 
 class RunStartForm(forms.Form):
@@ -24,6 +25,22 @@ class RunStartForm(forms.Form):
         choices=[(value, label) for value, label in Strategy.choices if value in AVAILABLE_STRATEGIES],
         initial=Strategy.NAIVE,
         label="Strategy",
+        help_text="naive: short instruction; advanced: guidelines plus the k most similar training "
+        "documents with their gold; finetuned: the naive prompt for a fine-tuned model.",
+    )
+    k = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_K,
+        label="Examples (k)",
+        help_text=f"Advanced strategy only: in-context examples per prompt (default {DEFAULT_K}).",
+    )
+    temperature = forms.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=MAX_TEMPERATURE,
+        label="Temperature",
+        help_text="Empty or 0: greedy. ELMTEX sampled at 0.1 (with a fixed seed).",
     )
     language = forms.ChoiceField(required=False, label="Language")
     split = forms.ChoiceField(required=False, choices=[("", "any"), *Split.choices], label="Split")
@@ -37,6 +54,12 @@ class RunStartForm(forms.Form):
     def __init__(self, *args, languages: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", "any"), *((lang, lang) for lang in languages)]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("k") is not None and data.get("strategy") != Strategy.ADVANCED:
+            self.add_error("k", "Examples apply to the advanced strategy only; leave this empty.")
+        return data
 
 
 def form_add_problems(form: forms.Form, exc: ApplicationError) -> None:

@@ -12,18 +12,25 @@ finds the requested keys by looking for them in the prompt text outside the repo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 NA = "N/A"
 ITEM_SEPARATOR = "; "
 PROMPT_VERSION = "naive-v1"
+ADVANCED_PROMPT_VERSION = "advanced-v1"
 REPORT_PLACEHOLDER = "{report}"
 # Markers of the raw /generate prompt (interfaces.md "Generate-mode prompt shape").
 REPORT_MARKER = "Report:\n"
 ANSWER_MARKER = "JSON:"
 STRATEGIES = ("naive", "advanced", "finetuned")
-BUILT_STRATEGIES = ("naive",)  # advanced and finetuned arrive with issue 3
+BUILT_STRATEGIES = STRATEGIES
+# How the advanced strategy shows its examples: as earlier chat turns (a user message with
+# the example report, an assistant message with its gold summary as JSON), the way the
+# fine-tuning records of ELMTEX_REFERENCE.md look; in a raw /generate prompt these become
+# "Report:" / "JSON:" blocks before the report to extract.
+EXAMPLES_AS = "turns"
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,47 @@ def naive_system_prompt(categories: Sequence[CategoryPrompt]) -> str:
         f'Separate several items with "{ITEM_SEPARATOR}". '
         "Return only the JSON object, with no other text."
     )
+
+
+def advanced_system_prompt(categories: Sequence[CategoryPrompt]) -> str:
+    """The longer instruction of the advanced strategy: every key with its label and
+    guideline text, then the answer rules, then a pointer to the worked examples."""
+    _check_keys([c.key for c in categories])
+    described = []
+    for c in categories:
+        line = f"- {c.key}" + (f" ({c.label})" if c.label and c.label != c.key else "")
+        guideline = " ".join((c.guideline or "").split())
+        described.append(f"{line}: {guideline}" if guideline else line)
+    listed = "\n".join(described)
+    return (
+        "Extract structured information from the clinical case report that follows.\n"
+        "Return one JSON object with exactly these keys, each described after its name:\n"
+        f"{listed}\n"
+        "Each value is a string. Write N/A when the report does not mention it. "
+        f'Separate several items with "{ITEM_SEPARATOR}". '
+        "Return only the JSON object, with no other text.\n"
+        "Worked examples of similar reports, each followed by its correct JSON object, come "
+        "before the report to extract."
+    )
+
+
+def example_answer(summary: dict, keys: Sequence[str]) -> str:
+    """A worked example's answer: its gold summary as the JSON object a model should
+    write, keys in schema order, a missing or empty value as N/A."""
+    values = {}
+    for key in keys:
+        value = summary.get(key) if isinstance(summary, dict) else None
+        values[key] = value if isinstance(value, str) and value.strip() else NA
+    return json.dumps(values, ensure_ascii=False)
+
+
+def example_messages(examples: Sequence[dict] | None, keys: Sequence[str]) -> list[dict]:
+    """Worked examples (``[{"report", "summary"}]``, best first) as user/assistant turns."""
+    messages = []
+    for example in examples or ():
+        messages.append({"role": "user", "content": example["report"]})
+        messages.append({"role": "assistant", "content": example_answer(example.get("summary") or {}, keys)})
+    return messages
 
 
 def naive_messages(*, report: str, categories: Sequence[CategoryPrompt]) -> list[dict]:
@@ -128,33 +176,39 @@ def prompt_template(*, strategy: str, categories: Sequence[CategoryPrompt]) -> d
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
-    if strategy not in BUILT_STRATEGIES:
-        raise ValueError(f"strategy {strategy!r} is not available yet; use naive")
-    system = naive_system_prompt(categories)
+    # finetuned: the naive prompt, sent to an endpoint serving a fine-tuned model.
+    advanced = strategy == "advanced"
+    system = advanced_system_prompt(categories) if advanced else naive_system_prompt(categories)
     messages = [{"role": "system", "content": system}, {"role": "user", "content": REPORT_PLACEHOLDER}]
-    return {
+    template = {
         "strategy": strategy,
-        "version": PROMPT_VERSION,
+        "version": ADVANCED_PROMPT_VERSION if advanced else PROMPT_VERSION,
         "keys": [c.key for c in categories],
         "system": system,
         "user": REPORT_PLACEHOLDER,
         "generate": generate_prompt(messages),
     }
+    if advanced:
+        template["examples_as"] = EXAMPLES_AS
+    return template
 
 
-def template_messages(template: dict, *, report: str) -> list[dict]:
+def template_messages(template: dict, *, report: str, examples: Sequence[dict] | None = None) -> list[dict]:
     """Chat messages for one report from a frozen :func:`prompt_template` (a template
-    without ``user`` sends the report as it is)."""
+    without ``user`` sends the report as it is); ``examples`` (advanced strategy) come
+    as user/assistant turns between the instruction and the report."""
     user = template.get("user", REPORT_PLACEHOLDER)
+    keys = template.get("keys") or []
     return [
         {"role": "system", "content": template["system"]},
+        *example_messages(examples, keys),
         {"role": "user", "content": user.replace(REPORT_PLACEHOLDER, report)},
     ]
 
 
-def template_prompt(template: dict, *, report: str) -> str:
+def template_prompt(template: dict, *, report: str, examples: Sequence[dict] | None = None) -> str:
     """The raw /generate prompt for one report from a frozen :func:`prompt_template`;
-    equal to ``generate_prompt(template_messages(template, report=report))``."""
-    if "generate" not in template:
-        return generate_prompt(template_messages(template, report=report))
+    equal to ``generate_prompt(template_messages(template, report=report, examples=examples))``."""
+    if examples or "generate" not in template:
+        return generate_prompt(template_messages(template, report=report, examples=examples))
     return template["generate"].replace(REPORT_PLACEHOLDER, report.strip())

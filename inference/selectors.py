@@ -68,6 +68,9 @@ class RunProgress:
     docs_per_s: float | None
     tokens_per_s: float | None
     eta_s: float | None
+    # Why the run stopped or waits (paused: the endpoint's failure, failed: the error,
+    # stalled: no worker progress); "" while it runs or once finished.
+    reason: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +85,20 @@ def run_status_effective(run: ModelRun, *, now=None) -> str:
         if last is not None and now - last > run_stall_after():
             return RunStatus.STALLED
     return run.status
+
+
+def run_status_reason(run: ModelRun, status: str) -> str:
+    """What a user should read next to the effective ``status``."""
+    if status == RunStatus.STALLED:
+        last = run.heartbeat_at or run.started_at
+        seconds = int((timezone.now() - last).total_seconds()) if last else 0
+        return (
+            f"no worker has written progress for {seconds} s; check that a worker runs "
+            f"(celery -A elmtex_site worker), or continue with resume_run {run.pk}"
+        )
+    if status in (RunStatus.PAUSED, RunStatus.FAILED, RunStatus.CANCELLED):
+        return run.error
+    return ""
 
 
 def run_progress(*, run: ModelRun) -> RunProgress:
@@ -108,8 +125,10 @@ def run_progress(*, run: ModelRun) -> RunProgress:
     eta = (
         agg["pending"] / docs_per_s if docs_per_s and agg["pending"] else (0.0 if done and not agg["pending"] else None)
     )
+    status = run_status_effective(run, now=now)
     return RunProgress(
-        status=run_status_effective(run, now=now),
+        status=status,
+        reason=run_status_reason(run, status),
         total=agg["total"],
         pending=agg["pending"],
         ok=agg["ok"],

@@ -16,7 +16,7 @@ from annotation.models import Document, Project, Role
 from annotation.selectors import STAFF
 
 from .models import ACTIVE_RUN_STATUSES, Candidate, CandidateStatus, ModelRun, RunStatus
-from .selectors import RunProgress, run_status_effective
+from .selectors import RunProgress, run_status_effective, run_status_reason
 
 # Effective statuses a page keeps polling for: a stalled run may pick up again.
 LIVE_STATUSES = (*ACTIVE_RUN_STATUSES, RunStatus.STALLED)
@@ -45,8 +45,10 @@ def progress_from_counts(*, run: ModelRun, counts: dict, now=None) -> RunProgres
     tokens = prompt_tokens + generated_tokens
     tokens_per_s = tokens / elapsed if elapsed and tokens else None
     eta = pending / docs_per_s if docs_per_s and pending else (0.0 if done and not pending else None)
+    status = run_status_effective(run, now=now)
     return RunProgress(
-        status=run_status_effective(run, now=now),
+        status=status,
+        reason=run_status_reason(run, status),
         total=done + pending,
         pending=pending,
         ok=ok,

@@ -80,6 +80,8 @@ def run_list(request, slug: str):
             language=data["language"] or None,
             split=data["split"] or None,
             limit=data["limit"],
+            k=data.get("k"),
+            temperature=data.get("temperature"),
             user=request.user,
         )
     except ApplicationError as exc:

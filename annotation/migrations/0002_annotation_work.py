@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='assignment',
-            index=models.Index(fields=['annotator', 'project', 'status'], name='assignment_queue'),
+            index=models.Index(fields=['annotator', 'project', 'status', 'id'], name='assignment_queue'),
         ),
         migrations.AddIndex(
             model_name='assignment',

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from elmtex_site.errors import ApplicationError, NotFound, Problem, ProblemCollector
 
-from ..models import Document, Gold, GoldOrigin, Project
+from ..models import Document, Gold, GoldOrigin, GoldRevision, Project
 from ..pipeline.readers import FORMATS, ReadError, detect_format, read_records, utf8_chunks
 from ..pipeline.records import (
     CSV_COLUMNS,
@@ -140,18 +140,52 @@ class _Writer:
                     Document.objects.bulk_update(
                         docs, [*fields, "metadata"] if with_metadata else fields, batch_size=BATCH_SIZE
                     )
-            # Adjudicated gold is never overwritten by an import; imported gold is replaced.
-            replaceable = [e.id for e, _ in self.replace if not e.adjudicated]
-            Gold.objects.filter(document_id__in=replaceable).delete()
-            Gold.objects.bulk_create(
-                [
-                    Gold(document_id=e.id, values=r.summary, origin=GoldOrigin.IMPORTED, provenance=self.provenance)
-                    for e, r in self.replace
-                    if not e.adjudicated and r.summary is not None
-                ],
-                batch_size=BATCH_SIZE,
-            )
+            self._gold_replace(now)
             self.replace = []
+
+    def _gold_replace(self, now) -> None:
+        """Adjudicated gold is never overwritten by an import; imported gold is updated in
+        place with its version raised (a reviewer who started from the old version gets a
+        409) and a GoldRevision saying what changed."""
+        replaceable = {e.id: r for e, r in self.replace if not e.adjudicated}
+        old = {g.pk: g for g in Gold.objects.filter(document_id__in=replaceable)}
+        gone = [pk for pk, r in replaceable.items() if pk in old and r.summary is None]
+        Gold.objects.filter(document_id__in=gone).delete()
+        updated, created, revisions = [], [], []
+        for pk, r in replaceable.items():
+            if r.summary is None:
+                continue
+            gold = old.get(pk)
+            if gold is None:
+                created.append(
+                    Gold(document_id=pk, values=r.summary, origin=GoldOrigin.IMPORTED, provenance=self.provenance)
+                )
+                continue
+            changes = {
+                key: [gold.values.get(key), r.summary.get(key)]
+                for key in dict.fromkeys([*gold.values, *r.summary])
+                if gold.values.get(key) != r.summary.get(key)
+            }
+            if not changes:
+                continue
+            gold.values, gold.provenance, gold.origin = r.summary, self.provenance, GoldOrigin.IMPORTED
+            gold.version += 1
+            gold.updated_at = now
+            updated.append(gold)
+            revisions.append(
+                GoldRevision(
+                    document_id=pk,
+                    version=gold.version,
+                    origin=GoldOrigin.IMPORTED,
+                    changes=changes,
+                    provenance=self.provenance,
+                )
+            )
+        Gold.objects.bulk_update(
+            updated, ["values", "provenance", "origin", "version", "updated_at"], batch_size=BATCH_SIZE
+        )
+        Gold.objects.bulk_create(created, batch_size=BATCH_SIZE)
+        GoldRevision.objects.bulk_create(revisions, batch_size=BATCH_SIZE)
 
 
 def translations_link(*, project: Project) -> int:

@@ -1,7 +1,8 @@
 """Entity-level precision, recall and F1 per document (CLI.md "Default entity matcher").
 
-The ELMTEX paper recognises entities with scispaCy and compares UMLS concept ids. Until
-that adapter exists (issue 5) the default matcher treats the ``;``-separated items of a
+The ELMTEX paper recognises entities with scispaCy and compares UMLS concept ids: that
+adapter is ``--matcher scispacy`` (``entities_scispacy.py``, when its models are
+installed). The default matcher treats the ``;``-separated items of a
 value as its entities and matches them one-to-one: equal normalised items first, then
 fuzzy pairs (rapidfuzz ``token_set_ratio``) chosen to maximise the number of matches and
 then their total score. Matchers share the small :class:`Matcher` protocol so another
@@ -22,7 +23,7 @@ NA = "N/A"
 ITEM_SEPARATOR = ";"
 DEFAULT_FUZZY_THRESHOLD = 90.0
 # Items normalised per distinct value are cached; past this many values the cache restarts.
-CACHE_MAX_VALUES = 200_000
+CACHE_MAX_VALUES = 50_000
 
 
 class EntityScore(NamedTuple):
@@ -97,10 +98,19 @@ def entity_items(value: str) -> list[str]:
 
 def match_count(pred: list[str], gold: list[str], *, threshold: float = DEFAULT_FUZZY_THRESHOLD) -> int:
     """One-to-one matches between two multisets of normalised items."""
-    exact = Counter(pred) & Counter(gold)
+    if not pred or not gold:
+        return 0
+    if len(pred) == 1 and len(gold) == 1:  # the common case, without the assignment machinery
+        if pred[0] == gold[0]:
+            return 1
+        from rapidfuzz import fuzz
+
+        return int(fuzz.token_set_ratio(pred[0], gold[0]) >= threshold)
+    pred_counts, gold_counts = Counter(pred), Counter(gold)
+    exact = pred_counts & gold_counts
     matches = sum(exact.values())
-    pred_rest = list((Counter(pred) - exact).elements())
-    gold_rest = list((Counter(gold) - exact).elements())
+    pred_rest = list((pred_counts - exact).elements())
+    gold_rest = list((gold_counts - exact).elements())
     if not pred_rest or not gold_rest:
         return matches
     # Heavy imports here, not at the top: web processes import this module for its names.
@@ -165,12 +175,21 @@ class DefaultMatcher:
         }
 
 
-MATCHERS: dict[str, type] = {"default": DefaultMatcher}
+def _scispacy_matcher(*, threshold: float = DEFAULT_FUZZY_THRESHOLD, **options) -> Matcher:
+    # spaCy and scispaCy load only when this matcher is asked for.
+    from evaluation.metrics.entities_scispacy import ScispacyMatcher
+
+    return ScispacyMatcher(threshold=threshold, **options)
 
 
-def matcher_get(name: str = "default", *, threshold: float = DEFAULT_FUZZY_THRESHOLD) -> Matcher:
-    """A matcher by name; ``ValueError`` naming the known ones for an unknown name."""
-    cls = MATCHERS.get(name)
-    if cls is None:
+MATCHERS: dict[str, object] = {"default": DefaultMatcher, "scispacy": _scispacy_matcher}
+
+
+def matcher_get(name: str = "default", *, threshold: float = DEFAULT_FUZZY_THRESHOLD, **options) -> Matcher:
+    """A matcher by name; ``ValueError`` naming the known ones for an unknown name, and
+    ``entities_scispacy.MatcherUnavailable`` (a ValueError) when its models are missing.
+    ``options`` go to the matcher (``model=`` for scispacy)."""
+    factory = MATCHERS.get(name)
+    if factory is None:
         raise ValueError(f"unknown entity matcher {name!r}; known: {', '.join(sorted(MATCHERS))}")
-    return cls(threshold=threshold)
+    return factory(threshold=threshold, **options)

@@ -8,7 +8,8 @@ on tokens longer than 3 characters), but:
 
 - tokens and n-gram counts are computed once per distinct string (gold and model
   values repeat a lot: "None", "Unremarkable", the same drug list ...);
-- stems are memoised per word (NLTK's Porter stemmer is a pure function and slow);
+- each word's token (stem, validity) is memoised (NLTK's Porter stemmer is a pure
+  function and slow); n-gram counts are plain dicts and the overlap walks the smaller one;
 - the LCS length comes from a bit-parallel algorithm instead of an O(n*m) table in
   Python lists. It is an integer, so precision, recall and F are unchanged.
 
@@ -17,14 +18,13 @@ Pure: no Django. tests/evaluation/test_rouge.py checks equality with rouge-score
 
 from __future__ import annotations
 
-import collections
-import functools
-from collections.abc import Iterable
+import re
+from collections import _count_elements  # the C helper behind Counter(iterable)
+from collections.abc import Callable, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import NamedTuple
 
 from nltk.stem import porter
-from rouge_score import scoring
 from rouge_score import tokenize as rs_tokenize
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
@@ -34,7 +34,9 @@ TOKENIZER_DESCRIPTION = (
 )
 # A cache past this many distinct strings is emptied and refilled, so memory stays bounded
 # on large evaluations while repeated strings still hit.
-CACHE_MAX_STRINGS = 50_000  # ~120 MB of long category values at most (benchmarks/runs_evaluation.py)
+# ~4 KB per cached string (tokens, n-gram counts, LCS masks): 10,000 strings ~ 40 MB. Values
+# that repeat (None, N/A, common drugs) come back soon after each clear (benchmarks/evaluation_speed.py).
+CACHE_MAX_STRINGS = 10_000
 
 
 def rouge_score_version() -> str:
@@ -61,28 +63,65 @@ class RougeTriple(NamedTuple):
     rougeL: PRF  # noqa: N815 - the metric's name in rouge-score and in CLI.md
 
 
-class _Tokens(NamedTuple):
-    tokens: tuple[str, ...]
-    unigrams: collections.Counter
-    bigrams: collections.Counter
-    # token -> bitmask of its positions, for the bit-parallel LCS (used on the gold side)
-    positions: dict[str, int]
+class _Tokens:
+    """One string's tokens and n-gram counts (plain dicts: only overlap counts matter)."""
+
+    __slots__ = ("tokens", "unigrams", "bigrams", "_positions")
+
+    def __init__(self, tokens: tuple[str, ...]):
+        self.tokens = tokens
+        self.unigrams: dict = {}
+        _count_elements(self.unigrams, tokens)
+        self.bigrams: dict = {}
+        _count_elements(self.bigrams, zip(tokens, tokens[1:], strict=False))  # one shorter by design
+        self._positions: dict[str, int] | None = None
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """token -> bitmask of its positions, for the bit-parallel LCS (gold side only,
+        so built on first use)."""
+        if self._positions is None:
+            positions: dict[str, int] = {}
+            for i, token in enumerate(self.tokens):
+                positions[token] = positions.get(token, 0) | (1 << i)
+            self._positions = positions
+        return self._positions
 
 
 _stemmer = porter.PorterStemmer()
+WORD_CACHE_MAX = 200_000
+# Runs of [a-z0-9] in lowercased text: exactly the non-empty pieces rouge-score gets from
+# NON_ALPHANUM_RE.sub(" ", text) then SPACES_RE.split (the empty ones it drops later).
+_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-@functools.lru_cache(maxsize=100_000)
 def _stem(word: str) -> str:
     return _stemmer.stem(word)
 
 
+def _word_token(word: str) -> str:
+    """rouge-score's per-word steps: Porter stem if longer than 3 characters, then dropped
+    ("") unless it matches VALID_TOKEN_RE. A pure function of the word, so memoised."""
+    token = _stem(word) if len(word) > 3 else word
+    return token if rs_tokenize.VALID_TOKEN_RE.match(token) else ""
+
+
+class _WordTokens(dict):
+    """word -> token ("" when dropped), computed on first sight; emptied when large."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= WORD_CACHE_MAX:
+            self.clear()
+        token = self[word] = _word_token(word)
+        return token
+
+
+_WORD_TOKENS = _WordTokens()
+
+
 def tokenize(text: str) -> list[str]:
-    """rouge-score's ``tokenize.tokenize(text, PorterStemmer())``, with memoised stems."""
-    text = rs_tokenize.NON_ALPHANUM_RE.sub(" ", text.lower())
-    tokens = rs_tokenize.SPACES_RE.split(text)
-    tokens = [_stem(x) if len(x) > 3 else x for x in tokens]
-    return [x for x in tokens if rs_tokenize.VALID_TOKEN_RE.match(x)]
+    """rouge-score's ``tokenize.tokenize(text, PorterStemmer())``, with memoised words."""
+    return [token for token in map(_WORD_TOKENS.__getitem__, _WORD_RE.findall(text.lower())) if token]
 
 
 def _lcs_length(gold: _Tokens, pred: tuple[str, ...]) -> int:
@@ -100,22 +139,38 @@ def _lcs_length(gold: _Tokens, pred: tuple[str, ...]) -> int:
     return m - v.bit_count()
 
 
-def _score_ngrams(target: collections.Counter, prediction: collections.Counter, t_count: int, p_count: int) -> PRF:
-    # Same operations, in the same order, as rouge_scorer._score_ngrams.
+def _fmeasure(precision: float, recall: float) -> float:
+    # rouge_score.scoring.fmeasure, inlined (same expression, same result).
+    if precision + recall > 0:
+        return 2 * precision * recall / (precision + recall)
+    return 0.0
+
+
+def _score_ngrams(target: dict, prediction: dict, t_count: int, p_count: int) -> PRF:
+    # rouge_scorer._score_ngrams: the overlap is an integer (sum of min counts), so
+    # walking the smaller side gives the same number; then the same divisions.
+    small, large = (target, prediction) if len(target) <= len(prediction) else (prediction, target)
+    get = large.get
     intersection = 0
-    for ngram, count in target.items():
-        intersection += min(count, prediction[ngram])
+    for ngram, count in small.items():
+        other = get(ngram)
+        if other:
+            intersection += count if count < other else other
     precision = intersection / max(p_count, 1)
     recall = intersection / max(t_count, 1)
-    return PRF(precision, recall, scoring.fmeasure(precision, recall))
+    return PRF(precision, recall, _fmeasure(precision, recall))
 
 
 class RougeCalculator:
     """Scores (prediction, reference) pairs; keeps the per-string caches between calls."""
 
-    def __init__(self, *, cache_max_strings: int = CACHE_MAX_STRINGS):
+    def __init__(self, *, cache_max_strings: int = CACHE_MAX_STRINGS, tokenizer: Callable[[str], list] | None = None):
+        """``tokenizer`` None = rouge-score's (English, Porter stemmer): the reference.
+        Another tokenizer (``evaluation.metrics.tokenize``) changes only how text becomes
+        tokens; the counting, LCS and divisions stay rouge-score's."""
         self._cache: dict[str, _Tokens] = {}
         self._cache_max = cache_max_strings
+        self._tokenize = tokenizer or tokenize
 
     def _tokens(self, text: str) -> _Tokens:
         hit = self._cache.get(text)
@@ -123,13 +178,7 @@ class RougeCalculator:
             return hit
         if len(self._cache) >= self._cache_max:
             self._cache.clear()
-        tokens = tuple(tokenize(text))
-        positions: dict[str, int] = {}
-        for i, token in enumerate(tokens):
-            positions[token] = positions.get(token, 0) | (1 << i)
-        # Only the overlap counts matter, so unigrams are keyed by the token itself.
-        bigrams = collections.Counter(zip(tokens, tokens[1:], strict=False))  # one shorter by design
-        entry = _Tokens(tokens, collections.Counter(tokens), bigrams, positions)
+        entry = _Tokens(tuple(self._tokenize(text)))
         self._cache[text] = entry
         return entry
 
@@ -146,7 +195,7 @@ class RougeCalculator:
             lcs = _lcs_length(gold, pred.tokens)
             precision = lcs / n_pred
             recall = lcs / n_gold
-            rouge_l = PRF(precision, recall, scoring.fmeasure(precision, recall))
+            rouge_l = PRF(precision, recall, _fmeasure(precision, recall))
         return RougeTriple(rouge1, rouge2, rouge_l)
 
 

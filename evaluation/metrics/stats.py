@@ -46,8 +46,13 @@ def mean(values: Sequence[float]) -> float | None:
 
 def _resampled_means(matrix: np.ndarray, *, resamples: int, seed: int) -> np.ndarray:
     """(resamples, k) means of bootstrap resamples of the rows of an (n, k) matrix; the
-    same row indices serve every column, so columns keep their pairing."""
-    n = matrix.shape[0]
+    same row indices serve every column, so columns keep their pairing.
+
+    Each resample's row indices (``rng.integers(0, n, size=(chunk, n))``, drawn chunk by
+    chunk from one generator: the same stream whatever the chunk size) become counts per
+    row, and the means are ``sum(counts * values) / n`` (instead of gathering n values per
+    resample and column)."""
+    n, k = matrix.shape
     rng = np.random.default_rng(seed)
     chunk = max(1, CHUNK_CELLS // n)
     parts = []
@@ -55,7 +60,11 @@ def _resampled_means(matrix: np.ndarray, *, resamples: int, seed: int) -> np.nda
     while done < resamples:
         size = min(chunk, resamples - done)
         idx = rng.integers(0, n, size=(size, n))
-        parts.append(matrix[idx].mean(axis=1))
+        idx += np.arange(size, dtype=idx.dtype)[:, None] * n  # row r's indices into a flat (size * n) array
+        counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(float)
+        # einsum's own loops, not BLAS: each mean's summation order depends on its row
+        # only (not on the chunk size, the BLAS build or its threads).
+        parts.append(np.einsum("rn,nk->rk", counts, matrix) / n)
         done += size
     return np.concatenate(parts, axis=0)
 

@@ -32,6 +32,9 @@ class ProgressSerializer(serializers.Serializer):
     docs_per_s = serializers.FloatField(allow_null=True)
     tokens_per_s = serializers.FloatField(allow_null=True, help_text="prompt + generated tokens per second")
     eta_s = serializers.FloatField(allow_null=True, help_text="seconds left at the current rate; null when unknown")
+    reason = serializers.CharField(
+        help_text="why the run is paused, failed, cancelled or stalled (what to do next); empty otherwise"
+    )
 
 
 class RunOutputSerializer(serializers.Serializer):

@@ -51,6 +51,15 @@ class RunListCreateApi(RunScopedMixin, generics.ListAPIView):
         limit = serializers.IntegerField(
             required=False, allow_null=True, min_value=1, help_text="the first N documents by patient_id"
         )
+        k = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=50, help_text="advanced: examples per prompt (5)"
+        )
+        embedding_model = serializers.CharField(
+            required=False, allow_blank=True, max_length=500, help_text="advanced: local retrieval model folder"
+        )
+        temperature = serializers.FloatField(
+            required=False, allow_null=True, min_value=0, max_value=2, help_text="0 = greedy (default); paper: 0.1"
+        )
 
     def get_queryset(self):
         if self.is_schema_generation():
@@ -82,6 +91,9 @@ class RunListCreateApi(RunScopedMixin, generics.ListAPIView):
             language=data.get("language") or None,
             split=data.get("split") or None,
             limit=data.get("limit"),
+            k=data.get("k"),
+            embedding_model=data.get("embedding_model") or None,
+            temperature=data.get("temperature"),
             user=request.user,
         )
         return run_detail_response(run, code=status.HTTP_201_CREATED)

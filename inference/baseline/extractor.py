@@ -107,17 +107,20 @@ _GERMAN_WORDS = re.compile(r"\b(?:der|die|das|und|mit|bei|wurde|eine?|nach|über
 _ENGLISH_WORDS = re.compile(r"\b(?:the|and|with|was|were|of|for|an?|on|he|she)\b", re.I)
 
 
+_BY_WEIGHT = sorted((cue for cue in _COMPILED if cue[1] > 0), key=lambda cue: -cue[1])
+
+
 def sentences(report: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(report) if s.strip()]
 
 
 def _best_category(sentence: str) -> str | None:
-    """The category whose cue weighs most (the first in table order on a tie)."""
-    best, best_weight = None, 0
-    for key, weight, pattern in _COMPILED:
-        if weight > best_weight and pattern.search(sentence):
-            best, best_weight = key, weight
-    return best
+    """The category whose cue weighs most (the first in table order on a tie): the first
+    match in the cues sorted by weight (a stable sort keeps table order on ties)."""
+    for key, _weight, pattern in _BY_WEIGHT:
+        if pattern.search(sentence):
+            return key
+    return None
 
 
 def _items(sentence: str) -> list[str]:

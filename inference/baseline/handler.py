@@ -21,6 +21,8 @@ from .protocol import (
     parse_json_body,
     shape_error,
     tgi_error,
+    token_count,
+    token_dict,
     tokenize,
 )
 from .responses import Output, chat_body, chat_chunks, completion_text, finish, generate_body, stream_events
@@ -50,6 +52,9 @@ ROUTES = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body waits for the
+    # client's delayed ACK (~40 ms a response). TGI's server sends without that delay.
+    disable_nagle_algorithm = True
     server_version = "text-generation-router"
     sys_version = ""
 
@@ -81,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
                 inputs = data.get("inputs")
                 if not isinstance(inputs, str):
                     raise shape_error("missing field `inputs`" if inputs is None else "inputs: expected a string")
-                return self._json(200, [t.__dict__ for t in tokenize(inputs)])
+                return self._json(200, [token_dict(t) for t in tokenize(inputs)])
             if path == "/info":
                 return self._json(200, self.server.info())
             if path == "/health":
@@ -197,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
         cut_at = None
         if draw.truncate:
             metrics.inject("truncate")
-            cut_at = max(1, int(len(tokenize(text)) * draw.fraction))
+            cut_at = max(1, int(token_count(text) * draw.fraction))
         return finish(text, max_new_tokens=gen.max_new_tokens, stop=gen.stop, cut_at=cut_at)
 
     def _answer(self, kind: str, gen: Generation, out: Output, started: float) -> None:

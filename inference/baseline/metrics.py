@@ -34,6 +34,8 @@ class Metrics:
     def __init__(self):
         self._lock = threading.Lock()
         self.in_flight = 0
+        self.in_flight_max = 0  # the most generation requests answered at once
+        self.refused = 0  # 429s because max-concurrent requests were in flight (not injected)
         self.requests = 0
         self.successes = 0
         self.failures: Counter[str] = Counter()
@@ -51,8 +53,10 @@ class Metrics:
             self.requests += 1
             if self.in_flight >= limit:
                 self.failures["overloaded"] += 1
+                self.refused += 1
                 return False
             self.in_flight += 1
+            self.in_flight_max = max(self.in_flight_max, self.in_flight)
             return True
 
     def release(self) -> None:
@@ -95,6 +99,12 @@ class Metrics:
                 "# HELP elmtex_baseline_in_flight Generation requests being answered now.",
                 "# TYPE elmtex_baseline_in_flight gauge",
                 f"elmtex_baseline_in_flight {self.in_flight}",
+                "# HELP elmtex_baseline_in_flight_max The most generation requests answered at once.",
+                "# TYPE elmtex_baseline_in_flight_max gauge",
+                f"elmtex_baseline_in_flight_max {self.in_flight_max}",
+                "# HELP elmtex_baseline_refused_total 429s for more than --max-concurrent requests in flight.",
+                "# TYPE elmtex_baseline_refused_total counter",
+                f"elmtex_baseline_refused_total {self.refused}",
                 "# HELP elmtex_baseline_injected_total Faults injected by the --*-rate knobs.",
                 "# TYPE elmtex_baseline_injected_total counter",
                 *(

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from elmtex_site.errors import ApplicationError, Problem
 
+from ..chat_template import chat_template_describe
 from ..models import EndpointMode, ModelEndpoint
 from ..tgi import TGIError
 
@@ -17,6 +18,7 @@ from ..tgi import TGIError
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 MAX_NAME_CHARS = 64
 MAX_URL_CHARS = 500
+MAX_TOKENIZER_PATH_CHARS = 500  # ModelEndpoint.tokenizer_path's max_length
 # TGI_PROTOCOL.md "Concurrency": stay at or below ~80% of the server's max_concurrent_requests.
 CONCURRENCY_SHARE = 0.8
 # When /info does not say (a server that is not TGI): few enough not to overload a small server.
@@ -65,6 +67,7 @@ def endpoint_add(
     model_id: str | None = None,
     mode: str | None = None,
     concurrency: int | None = None,
+    tokenizer_path: str | None = None,
     user=None,
 ) -> tuple[ModelEndpoint, bool]:
     """Register a TGI server under ``name`` after reading its ``/info``; returns
@@ -72,8 +75,11 @@ def endpoint_add(
 
     Re-adding an existing name updates it as if it were added anew: ``/info`` is read
     again and every option not given takes its default (model id from ``/info``, chat
-    mode, 80% of ``max_concurrent_requests``). Runs keep the endpoint description frozen
-    in their config; they send to the endpoint's current URL.
+    mode, 80% of ``max_concurrent_requests``, no tokenizer). Runs keep the endpoint
+    description frozen in their config; they send to the endpoint's current URL.
+
+    ``tokenizer_path``: a local tokenizer folder with a chat template; in ``generate`` mode
+    prompts are built with it (inference/chat_template.py). Checked here (files only).
     """
     name = endpoint_name_check(name)
     url = endpoint_url_check(url)
@@ -84,6 +90,11 @@ def endpoint_add(
         raise ApplicationError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
     if model_id is not None and not model_id.strip():
         raise ApplicationError("model id is blank; leave it out to take the one /info reports")
+    tokenizer = ""
+    if tokenizer_path is not None:
+        tokenizer = chat_template_describe(tokenizer_path)["tokenizer_path"]
+        if len(tokenizer) > MAX_TOKENIZER_PATH_CHARS:
+            raise ApplicationError(f"tokenizer path is longer than {MAX_TOKENIZER_PATH_CHARS} characters")
 
     from ..client import TGIClient  # huggingface_hub: loaded when a server is called, not at web start-up
 
@@ -107,6 +118,7 @@ def endpoint_add(
         if concurrency is not None
         else concurrency_default(info.max_concurrent_requests),
         "info": dict(info.raw),
+        "tokenizer_path": tokenizer,
     }
     try:
         with transaction.atomic():

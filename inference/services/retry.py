@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 
 from django.conf import settings
 
+from elmtex_site.errors import ApplicationError
+
 from .. import parsing, prompts
 from ..client import (
     Completion,
@@ -121,13 +123,35 @@ def _send_with_retries(
                     return None, attempts, exc
 
 
+def candidate_prompt(*, template: dict, report: str, examples: list[dict] | None = None) -> str:
+    """The raw /generate prompt: the model's chat template when the run froze one
+    (``template["chat_template"]``), else the plain "Report:" / "JSON:" shape."""
+    frozen = template.get("chat_template")
+    if frozen:
+        from ..chat_template import chat_template_render
+
+        messages = prompts.template_messages(template, report=report, examples=examples)
+        return chat_template_render(frozen=frozen, messages=messages)
+    return prompts.template_prompt(template, report=report, examples=examples)
+
+
 def candidate_generate(
-    *, client: TGIClient, report: str, run: RunSettings, policy: RetryPolicy, stop: threading.Event
+    *,
+    client: TGIClient,
+    report: str,
+    run: RunSettings,
+    policy: RetryPolicy,
+    stop: threading.Event,
+    examples: list[dict] | None = None,
 ) -> Outcome:
     """Ask the endpoint for one document's extraction. Raises :class:`Stopped` when the
     run stops before the answer arrives. Never truncates a report: one over the
-    endpoint's input limit is recorded as ``too_long``."""
-    prompt = prompts.template_prompt(run.template, report=report)
+    endpoint's input limit is recorded as ``too_long``. ``examples`` (advanced strategy,
+    ``[{"report", "summary"}]`` best first) become worked-example turns before the report."""
+    try:
+        prompt = candidate_prompt(template=run.template, report=report, examples=examples)
+    except ApplicationError as exc:  # the frozen chat template is gone or changed
+        return Outcome(status=CandidateStatus.FAILED, error=exc.message)
     params = run.params
     prompt_tokens = None
     budget = None  # new tokens the endpoint allows after this prompt
@@ -162,7 +186,7 @@ def candidate_generate(
             return client.generate(prompt, params=p, schema=run.schema)
 
     else:
-        messages = prompts.template_messages(run.template, report=report)
+        messages = prompts.template_messages(run.template, report=report, examples=examples)
 
         def send(p: GenerationParams) -> Completion:
             return client.chat(messages, params=p, schema=run.schema)

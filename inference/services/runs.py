@@ -17,9 +17,11 @@ from annotation.models import Category, Document, Project, Split
 from elmtex_site.errors import ApplicationError
 
 from .. import prompts
+from ..chat_template import chat_template_describe
 from ..models import (
     Candidate,
     CandidateStatus,
+    EndpointMode,
     ModelEndpoint,
     ModelRun,
     RunSource,
@@ -28,13 +30,16 @@ from ..models import (
 )
 from ..selectors import run_status_effective
 from ..tgi import GenerationParams
+from .examples import example_pool_size, retrieval_settings
 
 logger = logging.getLogger(__name__)
 
 MAX_RUN_NAME_CHARS = 200  # ModelRun.name's max_length
 CANDIDATE_INSERT_BATCH = 2000
-# Strategies whose prompts exist (the others arrive with a later issue).
-AVAILABLE_STRATEGIES = (Strategy.NAIVE,)
+# Strategies whose prompts exist (all of them since issue 3).
+AVAILABLE_STRATEGIES = (Strategy.NAIVE, Strategy.ADVANCED, Strategy.FINETUNED)
+# --temperature: 0 is greedy (the default); ELMTEX's scripts sampled at 0.1.
+MAX_TEMPERATURE = 2.0
 CANCELLABLE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.STALLED)
 
 
@@ -72,9 +77,26 @@ def documents_select(
 def strategy_check(strategy: str) -> str:
     if strategy not in Strategy.values:
         raise ApplicationError(f"strategy {strategy!r} is not known; use one of {', '.join(Strategy.values)}")
-    if strategy not in AVAILABLE_STRATEGIES:
-        raise ApplicationError(f"strategy {strategy!r} is not available yet; use --strategy naive for now")
     return strategy
+
+
+def temperature_check(temperature: float | None) -> float:
+    if temperature is None:
+        return 0.0
+    try:
+        value = float(temperature)
+    except (TypeError, ValueError):
+        raise ApplicationError(f"temperature must be a number, got {temperature!r}") from None
+    if isinstance(temperature, bool) or not 0.0 <= value <= MAX_TEMPERATURE:
+        raise ApplicationError(
+            f"temperature must be from 0 (greedy) to {MAX_TEMPERATURE:g}, got {temperature!r}; ELMTEX used 0.1"
+        )
+    return value
+
+
+def retrieval_options_check(*, strategy: str, k: int | None, embedding_model: str | None) -> None:
+    if strategy != Strategy.ADVANCED and (k is not None or (embedding_model or "").strip()):
+        raise ApplicationError("--k and --embedding-model apply to --strategy advanced only")
 
 
 def run_name_check(*, project: Project, name: str) -> str:
@@ -100,10 +122,21 @@ def run_name_default(*, project: Project, endpoint: ModelEndpoint, strategy: str
     return f"{endpoint.name}-{strategy}-{n}"
 
 
-def run_config_build(*, project: Project, endpoint: ModelEndpoint, strategy: str, selection: dict) -> dict:
+def run_config_build(
+    *,
+    project: Project,
+    endpoint: ModelEndpoint,
+    strategy: str,
+    selection: dict,
+    k: int | None = None,
+    embedding_model: str | None = None,
+    temperature: float | None = None,
+) -> dict:
     """Everything that decides a candidate, frozen at creation (traceability): the
-    prompt, the output schema, generation parameters, the endpoint as registered, the
-    platform version and the document selection."""
+    prompt (instruction text, how examples are shown, the chat template's hash), the
+    output schema, generation parameters, retrieval settings (advanced), the endpoint as
+    registered, the platform version and the document selection. Reads files only (no
+    model is loaded here: this runs in web processes)."""
     categories = [
         prompts.CategoryPrompt(key=c.key, label=c.label, guideline=c.guideline)
         for c in Category.objects.filter(project=project).order_by("order", "pk")
@@ -111,13 +144,23 @@ def run_config_build(*, project: Project, endpoint: ModelEndpoint, strategy: str
     if not categories:
         raise ApplicationError(f"project {project.slug!r} has no categories; nothing to extract")
     keys = [c.key for c in categories]
-    params = GenerationParams(max_new_tokens=settings.ELMTEX_MAX_NEW_TOKENS)
-    return {
+    temperature = temperature_check(temperature)
+    params = GenerationParams(max_new_tokens=settings.ELMTEX_MAX_NEW_TOKENS, temperature=temperature)
+    template = prompts.prompt_template(strategy=strategy, categories=categories)
+    if endpoint.mode == EndpointMode.GENERATE and endpoint.tokenizer_path:
+        # Raw prompts through the model's own chat template (inference/chat_template.py).
+        template["chat_template"] = chat_template_describe(endpoint.tokenizer_path)
+    config = {
         "strategy": strategy,
         "keys": keys,
-        "prompt_template": prompts.prompt_template(strategy=strategy, categories=categories),
+        "prompt_template": template,
         "output_schema": prompts.output_schema(keys),
         "generation": params.as_dict(),
+        "decoding": (
+            f"sampling at temperature {temperature:g} with seed {params.seed}"
+            if temperature > 0
+            else f"greedy (seed {params.seed})"
+        ),
         "endpoint": {
             "name": endpoint.name,
             "url": endpoint.base_url,
@@ -128,6 +171,16 @@ def run_config_build(*, project: Project, endpoint: ModelEndpoint, strategy: str
         "platform_version": elmtex_site.__version__,
         "selection": selection,
     }
+    if endpoint.tokenizer_path:
+        config["endpoint"]["tokenizer_path"] = endpoint.tokenizer_path
+    if strategy == Strategy.ADVANCED:
+        if not example_pool_size(project=project):
+            raise ApplicationError(
+                f"project {project.slug!r} has no training-split documents with gold to take examples from; "
+                "assign splits with assign_splits and import gold, or use --strategy naive"
+            )
+        config["retrieval"] = retrieval_settings(k=k, embedding_model=(embedding_model or "").strip() or None)
+    return config
 
 
 def run_enqueue_start(run_id: int) -> None:
@@ -157,11 +210,16 @@ def run_create(
     language: str | None = None,
     split: str | None = None,
     limit: int | None = None,
+    k: int | None = None,
+    embedding_model: str | None = None,
+    temperature: float | None = None,
     user=None,
 ) -> ModelRun:
     """A queued run over the selected documents, one pending candidate each; its start is
-    enqueued once the transaction commits."""
+    enqueued once the transaction commits. ``k`` and ``embedding_model`` apply to the
+    advanced strategy only; ``temperature`` > 0 samples (with the fixed seed)."""
     strategy = strategy_check(strategy)
+    retrieval_options_check(strategy=strategy, k=k, embedding_model=embedding_model)
     name = (
         run_name_check(project=project, name=name)
         if name and name.strip()
@@ -176,7 +234,15 @@ def run_create(
             + "; import documents with import_dataset or change the filters"
         )
     selection = {"language": language or None, "split": split or None, "limit": int(limit) if limit else None}
-    config = run_config_build(project=project, endpoint=endpoint, strategy=strategy, selection=selection)
+    config = run_config_build(
+        project=project,
+        endpoint=endpoint,
+        strategy=strategy,
+        selection=selection,
+        k=k,
+        embedding_model=embedding_model,
+        temperature=temperature,
+    )
     try:
         with transaction.atomic():
             run = ModelRun.objects.create(

@@ -306,3 +306,20 @@ def test_update_without_metadata_keeps_stored_metadata(import_file):
     _, result = import_file("c.jsonl", jsonl([record(1, "Corrected text.", title="Renamed")]), "--update")
     assert result.out == success_line(replaced=1) + "\n"
     assert Document.objects.get(external_id="1").metadata == {"title": "Renamed"}
+
+
+def test_update_raises_the_gold_version_and_records_what_changed(import_file):
+    from annotation.models import GoldRevision
+
+    import_file("a.jsonl", jsonl([record(1), record(2)]))
+    changed = {**record(1), "summary": summary(diagnosis="pneumonia", gender="female")}
+    _, result = import_file("b.jsonl", jsonl([changed, record(2)]), "--update")
+    assert result.code == 0, result.err
+    gold = Gold.objects.get(document__external_id="1")
+    assert gold.version == 2 and gold.values["diagnosis"] == "pneumonia"
+    revision = GoldRevision.objects.get(document=gold.document)
+    assert revision.version == 2 and revision.origin == "imported"
+    assert revision.changes == {"diagnosis": ["diagnosis 1", "pneumonia"]}
+    # the unchanged record keeps its version and gets no revision
+    assert Gold.objects.get(document__external_id="2").version == 1
+    assert GoldRevision.objects.count() == 1

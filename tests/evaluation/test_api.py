@@ -80,7 +80,8 @@ def test_post_evaluates_and_answers_the_report(api_client, researcher, run, othe
     [
         ({}, 400, "run"),
         ({"run": "nosuch"}, 404, "no run is named 'nosuch'"),
-        ({"run": "baseline", "metrics": ["bertscore"]}, 400, "bertscore is not available in this version"),
+        ({"run": "baseline", "metrics": ["bleu"]}, 400, "unknown metric 'bleu'"),
+        ({"run": "baseline", "unparsed": "drop"}, 400, "unparsed"),
         ({"run": "baseline", "metrics": [1, 2]}, 400, "metrics"),
         ({"run": "baseline", "split": "dev"}, 400, "unknown split 'dev'"),
         ({"run": "baseline", "fuzzy_threshold": 101}, 400, "fuzzy_threshold"),

@@ -118,8 +118,8 @@ def test_matcher_by_name():
     assert matcher.name == "default"
     assert matcher.config()["matcher"] == "default"
     assert matcher.config()["fuzzy_threshold"] == 85.0
-    with pytest.raises(ValueError, match="unknown entity matcher 'scispacy'"):
-        matcher_get("scispacy")
+    with pytest.raises(ValueError, match="unknown entity matcher 'umls'"):
+        matcher_get("umls")
     with pytest.raises(ValueError, match="between 0 and 100"):
         DefaultMatcher(threshold=101)
 

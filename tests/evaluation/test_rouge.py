@@ -205,3 +205,57 @@ def test_cache_gives_the_same_scores_when_reused_and_when_full():
     calculator = RougeCalculator(cache_max_strings=7)  # restarts its cache many times
     assert [calculator.score(p, g) for p, g in pairs] == fresh
     assert [calculator.score(p, g) for p, g in pairs] == fresh
+
+
+UNICODE_TEXTS = [
+    "Übelkeit und Erbrechen seit 3 Tagen",
+    "Schmerzen im rechten Unterbauch; Fieber 38,5 °C",
+    "Patientin (72 J.) mit Diabetes mellitus Typ 2",
+    "straße STRASSE Straße",
+    "naïve café résumé coöperate",
+    "e\u0301 é e\u0301te\u0301",  # combining accents
+    "ΑΒΓ αβγ Ωμέγα",
+    "日本語のテキスト 123",
+    "🙂 emoji 🙂 smile",
+    "\u200b zero\u200bwidth",
+    "tab\tseparated\tvalues",
+    "line\nbreaks\r\nand\rcarriage",
+    "İIıi KELVIN \u212a",
+    "ﬁbrosis ﬂ ligatures",
+    "x² m³ ½ ⅓",
+]
+
+
+def _large_fixture(seed: int = 11) -> list[tuple[str, str]]:
+    """Thousands of pairs: generated clinical text, unicode, empty, N/A and long texts."""
+    rng = random.Random(seed)
+    pairs = _generated_pairs(3000, seed)
+    specials = ["", " ", "N/A", "n/a", "None", *UNICODE_TEXTS]
+    for _ in range(1200):
+        a = rng.choice(specials) if rng.random() < 0.6 else _random_text(rng)
+        b = rng.choice(specials) if rng.random() < 0.6 else _random_text(rng)
+        if rng.random() < 0.3:
+            a = f"{a} {rng.choice(UNICODE_TEXTS)} {_random_text(rng)}"
+        pairs.append((a, b))
+    for _ in range(24):  # long values (several sentences; beyond 64-bit LCS masks)
+        long_a = " ".join(rng.choice(WORDS + UNICODE_TEXTS) for _ in range(rng.randint(150, 400)))
+        long_b = " ".join(rng.choice(WORDS) for _ in range(rng.randint(150, 400)))
+        pairs += [(long_a, long_b), (long_b, long_a), (long_a, long_a)]
+    return pairs
+
+
+def test_equal_to_rouge_score_on_a_large_fixture():
+    pairs = _large_fixture()
+    assert len(pairs) > 4000
+    _assert_equal(pairs)
+
+
+def test_english_through_language_rouge_is_the_reference():
+    from evaluation.metrics.tokenize import LanguageRouge
+
+    rouge = LanguageRouge()
+    for pred, gold in _generated_pairs(300, 5) + EDGE_PAIRS:
+        expected = reference_scorer().score(target=gold, prediction=pred)
+        got = rouge.score(pred, gold, language="en")
+        assert got.rougeL.fmeasure == expected["rougeL"].fmeasure
+        assert got.rouge2.precision == expected["rouge2"].precision

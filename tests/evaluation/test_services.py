@@ -67,7 +67,13 @@ def test_protocol_on_a_small_case(run, small_case):
     assert overall["n"] == 3
 
     documents = results["config"]["documents"]
-    assert documents == {"candidates": 5, "with_gold": 4, "scored": 2, "left_out": {"failed": 1, "parse_error": 1}}
+    assert documents == {
+        "candidates": 5,
+        "with_gold": 4,
+        "scored": 2,
+        "scored_as_empty": 0,
+        "left_out": {"failed": 1, "parse_error": 1},
+    }
     assert results["compare"] is None
     assert results["run"] == {"id": run.pk, "name": "baseline"}
 
@@ -135,7 +141,7 @@ def test_language_and_split_filters(project, run):
     assert results["categories"]["diagnosis"]["n"] == 1
     assert results["categories"]["diagnosis"]["rouge1"] == 0.0
     assert (results["config"]["language"], results["config"]["split"]) == ("de", "test")
-    assert "German tokenizer" in results["config"]["rouge"]["note"]
+    assert results["config"]["rouge"]["tokenizers"]["de"]["name"] == "unicode-snowball-german"
     assert results["config"]["languages_scored"] == ["de"]
     assert evaluation_run(run=run, language="fr").results["categories"]["diagnosis"]["n"] == 0
 
@@ -157,7 +163,7 @@ def test_rouge_only_and_entity_only(run, small_case):
 @pytest.mark.parametrize(
     ("metrics", "message"),
     [
-        ("bertscore", "bertscore is not available in this version"),
+        ("bertscore,bleu", "unknown metric 'bleu'"),
         ("rouge,bleu", "unknown metric 'bleu'"),
         ("", "name at least one metric"),
     ],
@@ -195,7 +201,8 @@ def test_compare_on_the_documents_both_runs_scored(project, run, other_run):
     assert compare["run"] == {"id": other_run.pk, "name": "finetuned"}
     assert list(compare["categories"]) == TEXT_KEYS
     diagnosis = compare["categories"]["diagnosis"]
-    assert set(diagnosis) == {"rouge1", "rouge2", "rougeL", "entity_f1"}
+    assert set(diagnosis) == {"rouge1", "rouge2", "rougeL", "entity_f1", "bertscore_f1"}
+    assert diagnosis["bertscore_f1"] == {"delta": None, "p_bootstrap": None, "p_wilcoxon": None, "n": 0}
     f1 = diagnosis["entity_f1"]
     assert f1["n"] == 2
     assert f1["delta"] == pytest.approx(1 - 2 / 3)  # each other-run doc: P 1, R 1/2

@@ -95,3 +95,29 @@ def test_paired_compare():
     assert paired_compare([], []) == {"delta": None, "p_bootstrap": None, "p_wilcoxon": None, "n": 0}
     with pytest.raises(ValueError):
         paired_compare([0.1], [])
+
+
+@pytest.mark.parametrize(("n", "seed"), [(7, 1), (200, 2), (3000, 3)])
+def test_ci_equals_scipy_percentile_bootstrap(n, seed):
+    # Same generator, seed and resampling: scipy.stats.bootstrap(method="percentile") gives
+    # the same interval (to rounding: it sums the resamples in another order).
+    values = sample(n, seed)
+    ours = bootstrap_ci(values)
+    reference = scipy_stats.bootstrap(
+        (np.asarray(values),),
+        np.mean,
+        n_resamples=1000,
+        method="percentile",
+        confidence_level=0.95,
+        rng=np.random.default_rng(1234),
+    ).confidence_interval
+    assert ours == pytest.approx((reference.low, reference.high), rel=1e-12, abs=1e-15)
+
+
+def test_paired_tests_on_fixed_data_against_scipy():
+    a = [0.61, 0.42, 0.77, 0.35, 0.58, 0.91, 0.44, 0.63, 0.52, 0.70, 0.39, 0.81]
+    b = [0.55, 0.40, 0.70, 0.36, 0.49, 0.85, 0.41, 0.60, 0.50, 0.61, 0.40, 0.72]
+    result = paired_compare(a, b)
+    assert result["p_wilcoxon"] == scipy_stats.wilcoxon(a, b).pvalue
+    assert result["delta"] == pytest.approx(np.mean(np.subtract(a, b)))
+    assert 0 < result["p_bootstrap"] < 0.05  # b is lower on 10 of 12 documents

@@ -254,7 +254,7 @@ def test_create_starts_a_queued_run_and_enqueues_it(
         ({"endpoint": "tgi-x", "split": "dev"}, "split", "not a valid choice"),
         ({"endpoint": "tgi-x", "name": "taken"}, None, "already has a run named 'taken'"),
         ({"endpoint": "tgi-x", "language": "fr"}, None, "has no documents with language 'fr'"),
-        ({"endpoint": "tgi-x", "strategy": "advanced"}, None, "not available yet"),
+        ({"endpoint": "tgi-x", "strategy": "advanced"}, None, "no training-split documents with gold"),
     ],
 )
 def test_create_refusals_name_the_problem_and_write_nothing(
@@ -324,3 +324,31 @@ def test_post_with_a_session_needs_the_csrf_token(project, researcher, run):
     assert "CSRF" in response.json()["detail"]
     run.refresh_from_db()
     assert run.status == "running"
+
+
+def test_create_advanced_with_k_and_temperature_freezes_them(
+    api_client, researcher, project, documents, django_capture_on_commit_callbacks
+):
+    from tests.factories import GoldFactory
+
+    for doc in documents[3:]:
+        GoldFactory(document=doc)  # the training split's gold: the example pool
+    EndpointFactory(name="tgi-x")
+    api_client.force_authenticate(researcher)
+    body = {"endpoint": "tgi-x", "strategy": "advanced", "split": "test", "k": 2, "temperature": 0.1}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = api_client.post("/api/projects/p1/runs/", body, format="json")
+    assert response.status_code == 201, response.content
+    config = ModelRun.objects.get(pk=response.json()["id"]).config
+    assert config["retrieval"]["k"] == 2
+    assert config["generation"]["temperature"] == 0.1
+
+
+def test_create_refuses_k_for_the_naive_strategy(api_client, researcher, project, documents):
+    EndpointFactory(name="tgi-x")
+    api_client.force_authenticate(researcher)
+    body = {"endpoint": "tgi-x", "strategy": "naive", "k": 2}
+    response = api_client.post("/api/projects/p1/runs/", body, format="json")
+    assert response.status_code == 400
+    assert "advanced" in response.json()["detail"]
+    assert not ModelRun.objects.exists()

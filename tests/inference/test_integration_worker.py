@@ -145,7 +145,7 @@ def test_run_extraction_on_a_real_worker_then_evaluate(worker, baseline_server, 
 
     run = ModelRun.objects.get(project=project)
     lines = result.out.splitlines()
-    assert result.code == 0, result.err
+    assert result.code == 0, (result.err, list(run.candidates.values_list("error", flat=True))[:2])
     assert lines[0] == f"run {run.pk}"
     assert lines[-1] == f"run {run.pk} finished: 12 ok, 0 parse errors, 0 failed, 0 too long"
     assert run.status == "finished"

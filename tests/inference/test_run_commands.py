@@ -51,7 +51,10 @@ def test_run_extraction_first_line_is_the_run_id(run_cli, project, endpoint):
     [
         (["nope", "--endpoint", "tgi"], "error: project 'nope' does not exist"),
         (["p1", "--endpoint", "nope"], "error: endpoint 'nope' does not exist"),
-        (["p1", "--endpoint", "tgi", "--strategy", "advanced"], "error: strategy 'advanced' is not available yet"),
+        (
+            ["p1", "--endpoint", "tgi", "--strategy", "advanced"],
+            "error: project 'p1' has no training-split documents with gold",
+        ),
         (["p1", "--endpoint", "tgi", "--language", "xx"], "error: project 'p1' has no documents with language 'xx'"),
         (["p1", "--endpoint", "tgi", "--k", "3"], "error: --k and --embedding-model apply to --strategy advanced"),
     ],

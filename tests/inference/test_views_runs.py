@@ -231,7 +231,7 @@ def test_start_form_creates_a_run_and_goes_to_its_page(client, researcher, proje
         ({"endpoint": "nope"}, "Select a valid choice"),
         ({"endpoint": "tgi-x", "limit": "0"}, "greater than or equal to 1"),
         ({"endpoint": "tgi-x", "name": "taken"}, "already has a run named &#x27;taken&#x27;"),
-        ({"endpoint": "tgi-x", "strategy": "advanced"}, "Select a valid choice. advanced is not one"),
+        ({"endpoint": "tgi-x", "strategy": "advanced"}, "no training-split documents with gold"),
     ],
 )
 def test_start_form_shows_refusals(client, researcher, project, body, message, django_capture_on_commit_callbacks):

@@ -136,6 +136,7 @@ class Command(ElmtexCommand):
 
         run_id = self._extraction(supervisor, slug, base)
         evaluation_id = self._evaluate(supervisor, slug, run_id)
+        self._assign(supervisor, slug, run_id)
 
         if opts["no_web"]:
             self.say(f"run {run_id} evaluated (evaluation {evaluation_id})")
@@ -222,6 +223,14 @@ class Command(ElmtexCommand):
         match = re.search(r"evaluation (\d+) stored", "\n".join(log_tail(result.log, 20)))
         return int(match.group(1)) if match else None
 
+    def _assign(self, supervisor: Supervisor, slug: str, run_id: int) -> None:
+        """Give both demo annotators the same 20 test documents, pre-filled from the run (a
+        re-run tops up to the same assignments, it adds none)."""
+        command = ["assign_documents", slug, "--annotators", "annotator1,annotator2", "--overlap", "2"]
+        command += ["--split", SPLIT, "--language", "en", "--limit", "20", "--seed", "1", "--run", str(run_id)]
+        self._step(supervisor, "assign", command)
+        self.say("assigned 20 test documents to annotator1 and annotator2 (pre-filled from the run)")
+
     # -- helpers --------------------------------------------------------------------------
 
     def _step(self, supervisor: Supervisor, name: str, command: list[str]):
@@ -259,6 +268,8 @@ class Command(ElmtexCommand):
             ("project", self._url(base, "project-detail", slug=slug)),
             (f"run {run_id}", self._url(base, "run-detail", slug=slug, pk=run_id)),
             ("evaluation", self._evaluation_url(base, slug, run_id, evaluation_id)),
+            ("annotate", self._url(base, "work-queue", slug=slug)),
+            ("review", self._url(base, "review-list", slug=slug)),
             ("API docs", f"{base}/api/docs/"),
             ("admin", f"{base}/admin/"),
         ]

@@ -34,6 +34,19 @@ def summary_line(run: ModelRun, progress) -> str:
     return line + (f", {progress.pending} pending" if progress.pending else "")
 
 
+def _rate(value: float | None, unit: str) -> str:
+    return f"{value:.1f} {unit}" if value is not None else f"- {unit}"
+
+
+def progress_postfix(progress) -> str:
+    """What the bar shows after the count: status, failures, throughput, time left."""
+    eta = "-" if progress.eta_s is None else f"{int(progress.eta_s) // 60}:{int(progress.eta_s) % 60:02d}"
+    return (
+        f"{progress.status}, {progress.ok} ok, {progress.failed + progress.parse_error + progress.too_long} not ok, "
+        f"{_rate(progress.docs_per_s, 'docs/s')}, {_rate(progress.tokens_per_s, 'tok/s')}, ETA {eta}"
+    )
+
+
 def run_wait(run: ModelRun, *, stdout, force_progress: bool | None = None) -> int:
     """Wait for ``run`` to stop; returns the exit code."""
     within = min(float(getattr(settings, "ELMTEX_WORKER_WAIT_SECONDS", 8.0)), MAX_WORKER_WAIT)
@@ -49,7 +62,7 @@ def run_wait(run: ModelRun, *, stdout, force_progress: bool | None = None) -> in
                 run.refresh_from_db()
                 progress = run_progress(run=run)
                 bar.update(max(0, progress.done - bar.n))
-                bar.set_postfix_str(f"{progress.status}, {progress.ok} ok", refresh=False)
+                bar.set_postfix_str(progress_postfix(progress), refresh=False)
                 if progress.status in STOPPED:
                     break
                 time.sleep(POLL_SECONDS)
@@ -62,7 +75,7 @@ def run_wait(run: ModelRun, *, stdout, force_progress: bool | None = None) -> in
     if progress.status == RunStatus.STALLED:
         reason = "no worker has reported progress for a while; check the workers, then `resume_run`"
     else:
-        reason = run.error or progress.status
+        reason = progress.reason or run.error or progress.status
     sys.stderr.write(f"error: run {run.pk} {progress.status}: {reason}\n")
     return 1
 

@@ -17,6 +17,11 @@ class Command(ElmtexCommand):
             default=None,
             help="requests in flight at most (default: 80%% of /info's max_concurrent_requests)",
         )
+        parser.add_argument(
+            "--tokenizer",
+            default=None,
+            help="local tokenizer folder with a chat template: generate-mode prompts are built with it",
+        )
 
     def handle(self, *args, **opts):
         endpoint, created = endpoint_add(
@@ -25,8 +30,12 @@ class Command(ElmtexCommand):
             model_id=opts["model_id"],
             mode=opts["mode"],
             concurrency=opts["concurrency"],
+            tokenizer_path=opts["tokenizer"],
         )
         self.stdout.write(
             f"endpoint {endpoint.name} {'added' if created else 'updated'}: model {endpoint.model_id}, "
             f"concurrency {endpoint.concurrency}, mode {endpoint.mode}"
+            + (f", chat template from {endpoint.tokenizer_path}" if endpoint.tokenizer_path else "")
         )
+        if endpoint.tokenizer_path and endpoint.mode != EndpointMode.GENERATE:
+            self.stderr.write("note: the tokenizer's chat template is used in generate mode only (--mode generate)")

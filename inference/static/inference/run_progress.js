@@ -4,7 +4,7 @@
 
    Markup: an element with data-run-progress, data-progress-url and data-status; inside it
    elements with data-field="<name>" (done, total, ok, ..., docs_per_s, eta_s, percent,
-   status) and optionally a <progress data-field="bar">. data-reload-on-end reloads the page
+   status, reason: why a run is paused or stalled, hidden while empty) and optionally a <progress data-field="bar">. data-reload-on-end reloads the page
    once the run stops (so the candidate table and buttons follow). Formats as inference/pages.py. */
 (function () {
   "use strict";
@@ -54,6 +54,9 @@
         el.max = Math.max(p.total, 1);
         el.value = p.done;
         el.textContent = values.percent + "%";
+      } else if (name === "reason") {
+        el.textContent = p.reason || "";
+        el.hidden = !p.reason;
       } else if (Object.prototype.hasOwnProperty.call(values, name)) {
         el.textContent = values[name];
         if (name === "status") { el.className = "badge status-" + p.status; }
