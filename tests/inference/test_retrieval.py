@@ -152,3 +152,29 @@ def test_embeddings_equal_sentence_transformers_for_the_default_model():
     reference = SentenceTransformer(path, device="cpu").encode(texts, normalize_embeddings=True)
     assert ours.shape == reference.shape
     np.testing.assert_allclose(ours[[0, 1, 2, 3, 5]], reference[[0, 1, 2, 3, 5]], atol=1e-5)
+
+
+def test_the_embedding_cache_embeds_each_text_once_per_model(settings, tmp_path, monkeypatch):
+    """A second run over the same pool reads the vectors back instead of embedding again,
+    and gets exactly the same numbers; only new texts reach the model."""
+    import numpy as np
+
+    from inference import embeddings
+
+    settings.ELMTEX_EMBEDDING_CACHE_DIR = str(tmp_path / "cache")
+    path = embeddings.embedding_model_resolve().path
+    embedded: list[str] = []
+    real = embeddings._texts_embed_uncached
+
+    def counting(texts, **kwargs):
+        embedded.extend(texts)
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(embeddings, "_texts_embed_uncached", counting)
+    first = embeddings.texts_embed([LUNG, SKIN, HEART], path=path)
+    assert sorted(embedded) == sorted([LUNG, SKIN, HEART])
+    embedded.clear()
+    second = embeddings.texts_embed([HEART, LUNG, SKIN, HEART_DE], path=path)
+    assert embedded == [HEART_DE]  # only the new text
+    np.testing.assert_array_equal(second[[1, 2, 0]], first)
+    assert list((tmp_path / "cache").glob("*.sqlite3"))
