@@ -68,6 +68,21 @@ def database_error_line(exc: OperationalError) -> str:
     )
 
 
+def input_open(path: str):
+    """``(stream, size or None, name)`` of an input file argument; ``-`` is standard input.
+    The caller closes a stream that is not stdin. A missing or unreadable file is an
+    ApplicationError naming it."""
+    if path == "-":
+        return sys.stdin.buffer, None, "<stdin>"
+    try:
+        size = os.path.getsize(path)
+        return open(path, "rb"), size, path  # noqa: SIM115 - the caller closes it
+    except IsADirectoryError:
+        raise ApplicationError(f"{path}: is a directory, expected a file") from None
+    except OSError as exc:
+        raise ApplicationError(f"{path}: cannot read the file: {exc.strerror}") from None
+
+
 class ElmtexCommand(BaseCommand):
     def execute(self, *args, **options):
         if not getattr(self, "_called_from_command_line", False):

@@ -1,10 +1,8 @@
-import os
 import sys
 
 from annotation.selectors import project_get
 from annotation.services.annotation_files import annotations_import
-from elmtex_site.cli import ElmtexCommand
-from elmtex_site.errors import ApplicationError
+from elmtex_site.cli import ElmtexCommand, input_open
 from elmtex_site.progress import progress_bar
 
 
@@ -27,17 +25,7 @@ class Command(ElmtexCommand):
     def handle(self, *args, **opts):
         path = opts["file"]
         project = project_get(slug=opts["slug"])
-        if path == "-":
-            stream, size, name = sys.stdin.buffer, None, "<stdin>"
-        else:
-            try:
-                size = os.path.getsize(path)
-                stream = open(path, "rb")  # noqa: SIM115 - closed below
-            except IsADirectoryError:
-                raise ApplicationError(f"{path}: is a directory, expected a file") from None
-            except OSError as exc:
-                raise ApplicationError(f"{path}: cannot read the file: {exc.strerror}") from None
-            name = path
+        stream, size, name = input_open(path)
         with progress_bar(total=size, desc="import", unit="B", force=opts["progress"]) as bar:
             try:
                 result = annotations_import(
