@@ -220,7 +220,14 @@ def test_export_to_a_file_and_import_it_back(run_cli, live_run, tmp_path):
     result = run_cli("export_predictions", "p1", "--run", "live", "--out", str(out))
     assert result.code == 0, result.err
     assert result.out == ""
-    assert result.err_lines == [f"exported 2 predictions of run {live_run.pk} to {out} (1 pending left out)"]
+    assert result.err_lines == [
+        f"exported 2 predictions of run {live_run.pk} to {out} (1 pending left out)",
+        f"run configuration written to {out}.run.json",
+    ]
+    # the frozen configuration travels with the results
+    provenance = json.loads((tmp_path / "preds.jsonl.run.json").read_text(encoding="utf-8"))
+    assert provenance["run"] == {"id": live_run.pk, "name": "live", "strategy": "naive", "source": "live"}
+    assert provenance["config"] == live_run.config
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["patient_id"], r["status"]) for r in rows] == [("1", "ok"), ("2", "parse_error")]
     assert rows[0]["model_prediction"]["diagnosis"] == "flu"
@@ -243,6 +250,19 @@ def test_export_to_stdout_by_run_id(run_cli, live_run):
     lines = result.out.splitlines()
     assert [json.loads(line)["patient_id"] for line in lines] == ["1", "2"]
     assert list(json.loads(lines[0])) == ["patient_id", "language", "status", "model_prediction"]
+
+
+def test_export_config_to_a_path_of_ones_choice(run_cli, live_run, tmp_path):
+    live_run.config = {"prompt_template": {"system": "Extract."}, "generation": {"temperature": 0}}
+    live_run.save(update_fields=["config"])
+    result = run_cli(
+        "export_predictions", "p1", "--run", "live", "--out", "-", "--config-out", str(tmp_path / "run.json")
+    )
+    assert result.code == 0, result.err
+    assert json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["config"] == live_run.config
+    missing = run_cli("export_predictions", "p1", "--run", "live", "--out", "-", "--config-out", "/nowhere/x.json")
+    assert missing.code == 1 and missing.out == ""
+    assert missing.err_lines == ["error: --config-out: directory /nowhere does not exist"]
 
 
 def test_export_refusals(run_cli, live_run, tmp_path):
