@@ -213,6 +213,8 @@ ELMTEX_PAUSE_AFTER_CONSECUTIVE_FAILURES = env.int("ELMTEX_PAUSE_AFTER_CONSECUTIV
 # killed worker's slots come back after this many seconds.
 ELMTEX_LIMITER_LEASE_SECONDS = env.float("ELMTEX_LIMITER_LEASE_SECONDS", default=30.0)
 
+# Queue the automated checks of a run's candidates when it finishes (findings next to drafts).
+ELMTEX_CHECK_CANDIDATES_ON_FINISH = env.bool("ELMTEX_CHECK_CANDIDATES_ON_FINISH", default=True)
 # Advanced strategy: embeddings of example pools are cached per model on each machine
 # (empty: no cache).
 ELMTEX_EMBEDDING_CACHE_DIR = env.str("ELMTEX_EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "cache" / "embeddings"))

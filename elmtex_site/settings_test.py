@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
 # Tests that exercise the embedding cache point it at a temporary folder themselves.
 ELMTEX_EMBEDDING_CACHE_DIR = ""
+# Tests that want the candidate checks after a run turn them on themselves.
+ELMTEX_CHECK_CANDIDATES_ON_FINISH = False

@@ -169,7 +169,24 @@ def run_finish_if_done(*, run_id: int) -> bool:
         run.status, run.finished_at, run.heartbeat_at = RunStatus.FINISHED, now, now
         run.save(update_fields=["status", "finished_at", "heartbeat_at"])
     logger.info("run %s finished", run_id)
+    if settings.ELMTEX_CHECK_CANDIDATES_ON_FINISH:
+        candidate_checks_enqueue(run=run)
     return True
+
+
+def candidate_checks_enqueue(*, run: ModelRun) -> None:
+    """Queue the automated checks of a finished run's candidates (annotation's task on the
+    ``evaluation`` queue), so reviewers see findings next to the drafts. A broker that is
+    not there only costs the findings: ``run_checks --run`` makes them later."""
+    import uuid
+
+    from annotation.tasks import checks_enqueue
+    from elmtex_site.errors import ApplicationError
+
+    try:
+        checks_enqueue(project_id=run.project_id, targets=["candidate"], run_id=run.pk, task_id=str(uuid.uuid4()))
+    except ApplicationError:
+        logger.warning("run %s: candidate checks not queued (broker unreachable)", run.pk)
 
 
 def outcomes_write(*, run_id: int, outcomes: dict[int, Outcome]) -> int:

@@ -193,3 +193,25 @@ def test_a_batch_stops_sending_once_the_run_is_cancelled(make_run, monkeypatch):
     statuses = [c.status for c in candidates]
     assert statuses.count("pending") >= 5  # at most the one request in flight went on
     assert set(statuses) <= {"pending", "ok"}  # stopped documents are not failures
+
+
+def test_a_finished_run_queues_the_checks_of_its_candidates(make_run, settings, monkeypatch):
+    import annotation.tasks
+
+    sent = []
+    monkeypatch.setattr(annotation.tasks, "checks_enqueue", lambda **kwargs: sent.append(kwargs))
+    settings.ELMTEX_CHECK_CANDIDATES_ON_FINISH = True
+    run = make_run(2)
+    process(run)
+    assert run.status == "finished"
+    assert [(s["project_id"], s["targets"], s["run_id"]) for s in sent] == [(run.project_id, ["candidate"], run.pk)]
+
+
+def test_checks_not_queued_when_turned_off(make_run, settings, monkeypatch):
+    import annotation.tasks
+
+    sent = []
+    monkeypatch.setattr(annotation.tasks, "checks_enqueue", lambda **kwargs: sent.append(kwargs))
+    settings.ELMTEX_CHECK_CANDIDATES_ON_FINISH = False
+    process(make_run(1))
+    assert sent == []
