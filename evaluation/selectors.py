@@ -117,6 +117,25 @@ def report_stale(*, report: EvaluationReport) -> bool | None:
     return now != stored
 
 
+def reports_stale(*, reports) -> dict[int, bool | None]:
+    """:func:`report_stale` for a page of reports: one gold-state query per distinct
+    selection (run, compared run, language, split), not one per report."""
+    states: dict[tuple, dict] = {}
+    stale: dict[int, bool | None] = {}
+    for report in reports:
+        config = report.config or {}
+        stored = config.get("gold_state")
+        if report.status != "done" or not stored:
+            stale[report.pk] = None
+            continue
+        run_ids = [report.run_id] + ([report.compare_run_id] if report.compare_run_id else [])
+        key = (tuple(run_ids), config.get("language"), config.get("split"))
+        if key not in states:
+            states[key] = gold_state(run_ids=run_ids, language=config.get("language"), split=config.get("split"))
+        stale[report.pk] = states[key] != stored
+    return stale
+
+
 def reports_for_project(*, project: Project) -> QuerySet[EvaluationReport]:
     """Newest first; the heavy per-document scores are left out."""
     return (

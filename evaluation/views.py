@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from annotation.selectors import project_for_user
 from annotation.views import page_errors
 
-from .selectors import report_get, report_stale, reports_for_project
+from .selectors import report_get, report_stale, reports_for_project, reports_stale
 
 REPORTS_PER_PAGE = 50
 LIST_METRICS = ("rouge1", "rouge2", "rougeL", "entity_f1")
@@ -46,11 +46,13 @@ def evaluation_list(request, slug: str):
         reports = reports.filter(run_id=int(run_filter))
     page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
     rows = []
+    stale = reports_stale(reports=page.object_list)
     for report in page.object_list:
         overall = (report.results or {}).get("overall") or {}
         rows.append(
             {
                 "report": report,
+                "stale": stale[report.pk],
                 "scores": [overall.get(m) for m in LIST_METRICS],
                 "run_url": _run_url(slug, report.run_id),
             }

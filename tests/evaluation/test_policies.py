@@ -6,7 +6,7 @@ from rouge_score import rouge_scorer
 
 from annotation.models import Gold
 from evaluation.models import EvaluationReport
-from evaluation.selectors import report_stale
+from evaluation.selectors import report_stale, reports_stale
 from evaluation.services import evaluation_run
 from evaluation.services.scoring import Policy
 
@@ -126,6 +126,10 @@ def test_a_report_goes_stale_when_the_gold_is_adjudicated(client, researcher, ru
     api = client.get(f"/api/projects/{report.project.slug}/evaluations/{report.pk}/").json()
     assert api["stale"] is True
     assert api["categories"]["diagnosis"]["n"] == 3  # the old report stays readable
+    listing = client.get(f"/p/{report.project.slug}/evaluations/").content.decode()
+    assert 'class="badge evaluation-stale"' in listing
+    fresh = evaluation_run(run=run)
+    assert reports_stale(reports=[report, fresh]) == {report.pk: True, fresh.pk: False}
 
 
 def test_gold_added_to_a_document_makes_it_stale_and_old_reports_are_unknown(project, run, mixed):
