@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from elmtex_site.errors import ApplicationError, Conflict, Problem
 
-from .models import Annotation, AssignmentStatus, Judgement
+from .models import Annotation, AssignmentStatus, Document, Judgement
 from .selectors import can_view_documents, project_for_user
 from .selectors_work import (
     annotation_form_context,
@@ -231,6 +231,14 @@ def work_form(request, slug: str, assignment_id: int):
         "error": error,
         "conflict": status == 409,
         "linked_documents": _linked_documents(form),
+        # A translation's annotator may read the original report (text only: no gold, no
+        # one else's values), to check the translated case against it.
+        "original": form.get("original"),
+        "original_text": (
+            Document.objects.filter(pk=form["original"].pk).values_list("text", flat=True).first()
+            if form.get("original") is not None
+            else None
+        ),
         "may_view_documents": can_view_documents(role),
         "version": annotation.version if annotation is not None else "",
         "api_url": f"/api/projects/{project.slug}/assignments/{assignment.pk}/annotation/",

@@ -140,6 +140,8 @@ def test_german_document_links_to_its_original_only_for_document_viewers(
     assert ">de</span>" in body
     assert "Translation of" in body
     assert reverse("document-detail", args=["p1", document.pk]) not in body
+    # the annotator reads the original report (its text only, never its gold)
+    assert "Original report (en, " in body and document.text in body
     client.force_login(reviewer)
     body = text_of(client.get(form_url(mine)))
     assert reverse("document-detail", args=["p1", document.pk]) in body
