@@ -9,6 +9,7 @@ Each step is the real management command in a subprocess; children log to ``var/
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -228,8 +229,15 @@ class Command(ElmtexCommand):
         re-run tops up to the same assignments, it adds none)."""
         command = ["assign_documents", slug, "--annotators", "annotator1,annotator2", "--overlap", "2"]
         command += ["--split", SPLIT, "--language", "en", "--limit", "20", "--seed", "1", "--run", str(run_id)]
-        self._step(supervisor, "assign", command)
-        self.say("assigned 20 test documents to annotator1 and annotator2 (pre-filled from the run)")
+        result = self._step(supervisor, "assign", command)
+        try:
+            created = json.loads(result.stdout)["created"]
+        except (ValueError, KeyError, TypeError):
+            created = "some"
+        self.say(
+            f"annotation work: up to 20 English test documents for annotator1 and annotator2 each "
+            f"(overlap 2, pre-filled from the run; {created} new assignments)"
+        )
 
     # -- helpers --------------------------------------------------------------------------
 
