@@ -306,6 +306,12 @@ def test_run_demo_runs_the_loop_serves_it_and_stops_everything_on_ctrl_c(tmp_pat
         status, url, page = _get(researcher, f"{base}/p/demo/runs/{run_id}/")
         assert (status, url) == (200, f"{base}/p/demo/runs/{run_id}/")
         assert "finished" in page
+        # ... and the demo annotators have work pre-filled from the run in their queue.
+        assert re.search(r"annotation work: .* \d+ new assignments", out), out
+        annotator = _login(base, "annotator1", "demo-password")
+        status, url, page = _get(annotator, f"{base}/p/demo/work/")
+        assert (status, url) == (200, f"{base}/p/demo/work/")
+        assert re.search(r'href="/p/demo/work/\d+/"', page), page  # links to assigned documents
 
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
