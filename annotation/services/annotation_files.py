@@ -37,7 +37,7 @@ from ..pipeline.annotations import ParsedAnnotation, export_record, parse_annota
 from ..pipeline.readers import ReadError, detect_format, read_records, utf8_chunks
 from ..pipeline.records import check_language
 from .annotations import annotation_changes, project_keys
-from .imports import _sniff, _undetected_problem, project_lock
+from .imports import format_undetected_problem, project_lock, stream_sniff
 
 logger = logging.getLogger(__name__)
 
@@ -258,10 +258,10 @@ def annotations_import(
     if fmt == "auto":
         fmt = detect_format(name, b"")
         if fmt is None:
-            head, stream = _sniff(stream)
+            head, stream = stream_sniff(stream)
             fmt = detect_format(name, head)
             if fmt is None:
-                msg = _undetected_problem(head, stream)
+                msg = format_undetected_problem(head, stream)
                 raise ApplicationError(f"{name}: {msg}", problems=[Problem(msg, file=name)])
     if fmt not in FORMATS:
         msg = f"annotations are read from JSON ({', '.join(FORMATS)}), not {fmt}"

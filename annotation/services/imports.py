@@ -224,7 +224,7 @@ class _Prefixed:
         return data
 
 
-def _sniff(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+def stream_sniff(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     """Read up to the first non-space byte (at most SNIFF_BYTES) without losing anything:
     returns those bytes and a stream that reads the whole input from its start. Works on
     pipes (standard input), which cannot seek."""
@@ -239,7 +239,7 @@ def _sniff(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     return head, _Prefixed(head, stream)
 
 
-def _undetected_problem(head: bytes, stream: IO[bytes]) -> str:
+def format_undetected_problem(head: bytes, stream: IO[bytes]) -> str:
     """Why ``--format auto`` failed: an empty file, a wrong encoding, or an unknown shape."""
     if not head.removeprefix(codecs.BOM_UTF8).strip():
         return "no records"
@@ -293,10 +293,10 @@ def dataset_import(
     if fmt == "auto":
         fmt = detect_format(name, b"")
         if fmt is None:
-            head, stream = _sniff(stream)
+            head, stream = stream_sniff(stream)
             fmt = detect_format(name, head)
             if fmt is None:
-                msg = _undetected_problem(head, stream)
+                msg = format_undetected_problem(head, stream)
                 raise ApplicationError(f"{name}: {msg}", problems=[Problem(msg, file=name)])
     if fmt not in FORMATS:
         raise _option_error("format", f"expected auto, {', '.join(FORMATS)}, got {fmt!r}")
