@@ -316,3 +316,43 @@ class AccessLog(models.Model):
     class Meta:
         indexes = [models.Index(fields=["project", "-at"], name="accesslog_project_at")]
         ordering = ["-at", "-id"]
+
+
+# --- Exports (issue 6): large gold exports run as Celery jobs ----------------------------
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+
+
+class ExportJob(models.Model):
+    """One gold export run by a worker (queue ``evaluation``); the file is downloadable
+    when done. ``options`` holds the format and filters as the service takes them."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="export_jobs")
+    format = models.CharField(max_length=16)
+    options = models.JSONField(default=dict, blank=True)  # language, split, only_adjudicated, min_agreement, ...
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # Path of the finished file relative to settings.ELMTEX_EXPORT_DIR ("" until done).
+    file_path = models.CharField(max_length=500, blank=True)
+    file_name = models.CharField(max_length=200, blank=True, help_text="Download name.")
+    file_bytes = models.PositiveBigIntegerField(default=0)
+    manifest = models.JSONField(default=dict, blank=True)  # counts and a sha256 per file
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"export {self.pk} of {self.project} ({self.format}, {self.status})"

@@ -226,3 +226,7 @@ ELMTEX_EMBEDDING_CACHE_DIR = env.str("ELMTEX_EMBEDDING_CACHE_DIR", default=str(V
 ELMTEX_BERTSCORE_MODEL = env.str("ELMTEX_BERTSCORE_MODEL", default="") or None
 ELMTEX_BERTSCORE_DEVICE = env.str("ELMTEX_BERTSCORE_DEVICE", default="") or None
 ELMTEX_BERTSCORE_BATCH_SIZE = env.int("ELMTEX_BERTSCORE_BATCH_SIZE", default=64)
+
+# Finished export jobs (issue 6) are written here and downloaded from here. Shared by the
+# web server and the workers: on several hosts, mount the same volume (compose: exports).
+ELMTEX_EXPORT_DIR = env.str("ELMTEX_EXPORT_DIR", default=str(VAR_DIR / "exports"))

@@ -82,3 +82,24 @@ class AgreementReport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class ComparisonCache(models.Model):
+    """Paired significance of a model comparison (reports vs a reference report), computed
+    once from the reports' per-document scores and reused by the comparison page and API.
+    ``key`` = sha256 of the sorted report ids, the reference report id and the method
+    settings; a newer evaluation of a run gives new report ids, hence a new key."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="comparison_caches")
+    key = models.CharField(max_length=64, unique=True)
+    report_ids = models.JSONField(default=list)
+    reference_report = models.ForeignKey(EvaluationReport, on_delete=models.CASCADE, related_name="+")
+    results = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=EvaluationStatus.choices, default=EvaluationStatus.QUEUED)
+    error = models.TextField(blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

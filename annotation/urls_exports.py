@@ -1,0 +1,3 @@
+"""URL stub; filled in by its owner (issue 6)."""
+
+urlpatterns: list = []
