@@ -10,7 +10,7 @@ RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/wh
 COPY . .
 RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 elmtex \
-    && mkdir -p var && chown -R elmtex /app/var
+    && mkdir -p var/exports && chown -R elmtex /app/var
 USER elmtex
 EXPOSE 8000
 CMD ["gunicorn", "elmtex_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -41,3 +41,7 @@ def checks_enqueue(*, project_id: int, targets: list[str], run_id: int | None = 
             "or run the checks with `manage.py run_checks <slug>`",
             status=503,
         ) from None
+
+
+# Tasks in their own modules (Celery autodiscovery imports only ``tasks``).
+from . import tasks_exports  # noqa: E402, F401

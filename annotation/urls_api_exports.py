@@ -1,3 +1,12 @@
-"""URL stub; filled in by its owner (issue 6)."""
+"""API routes of gold export jobs and split assignment (``/api/projects/<slug>/...``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .apis.exports import ExportDetailApi, ExportDownloadApi, ExportListCreateApi, SplitsAssignApi
+
+urlpatterns = [
+    path("projects/<slug:slug>/exports/", ExportListCreateApi.as_view(), name="api-export-list"),
+    path("projects/<slug:slug>/exports/<int:pk>/", ExportDetailApi.as_view(), name="api-export-detail"),
+    path("projects/<slug:slug>/exports/<int:pk>/download/", ExportDownloadApi.as_view(), name="api-export-download"),
+    path("projects/<slug:slug>/splits/", SplitsAssignApi.as_view(), name="api-splits-assign"),
+]

@@ -45,7 +45,13 @@ from .services.exports import EXPORT_FORMATS
 DOCUMENTS_PER_PAGE = 50
 
 ERROR_TITLES = {403: "Permission denied", 404: "Not found"}
-EXPORT_FORMAT_LABELS = {"jsonl": "JSON lines (.jsonl)", "json": "JSON array (.json)", "csv": "CSV (.csv)"}
+EXPORT_FORMAT_LABELS = {
+    "jsonl": "JSON lines (.jsonl)",
+    "json": "JSON array (.json)",
+    "csv": "CSV (.csv)",
+    "chat": "Chat fine-tuning records (.jsonl)",
+    "hf": "Hugging Face dataset folder (export job)",
+}
 
 
 def render_error(request, exc: ApplicationError):

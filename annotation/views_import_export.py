@@ -2,7 +2,8 @@
 
 Both call the same services as the commands and the API, so a file the CLI refuses is
 refused here with the same problems, and a download holds the bytes ``export_gold``
-writes for the same filters.
+writes for the same filters. The single-file formats (jsonl, json, csv, chat) stream
+here; ``hf`` is a folder, made by an export job on the exports page.
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
-from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, PermissionDenied
+from elmtex_site.errors import MAX_LISTED_PROBLEMS, ApplicationError, NotFound, PermissionDenied
 
 from .models import Split
 from .pipeline.records import CSV_COLUMNS, check_language
-from .selectors import can_view_documents, project_for_user
-from .services.exports import gold_chunks, gold_export_check, gold_filter_build
+from .selectors import can_manage_project, can_view_documents, project_for_user
+from .services.exports import (
+    EXPORT_FORMATS,
+    gold_chunks,
+    gold_export_check,
+    gold_export_options_check,
+    gold_filter_build,
+)
 from .services.imports import dataset_import_upload
 from .views import page_errors
 
@@ -32,7 +40,11 @@ EXPORT_CONTENT_TYPES = {
     "jsonl": "application/x-ndjson; charset=utf-8",
     "json": "application/json; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
+    "chat": "application/x-ndjson; charset=utf-8",
 }
+# What this page streams; ``hf`` (a folder) is an export job (the exports page).
+DOWNLOAD_FORMATS = ("jsonl", "json", "csv", "chat")
+FILE_EXTENSIONS = {"chat": "jsonl"}
 # Records are small; joining them into blocks of about this many characters saves the
 # server one write per record while memory stays constant.
 STREAM_BLOCK_CHARS = 64 * 1024
@@ -149,7 +161,7 @@ def _flag(params, name: str) -> bool:
     )
 
 
-def _blocks(chunks: Iterable[str], size: int = STREAM_BLOCK_CHARS) -> Iterator[str]:
+def stream_blocks(chunks: Iterable[str], size: int = STREAM_BLOCK_CHARS) -> Iterator[str]:
     """Join consecutive chunks into blocks of at least ``size`` characters (the last may be shorter)."""
     block: list[str] = []
     length = 0
@@ -164,7 +176,25 @@ def _blocks(chunks: Iterable[str], size: int = STREAM_BLOCK_CHARS) -> Iterator[s
 
 
 def export_filename(*, slug: str, fmt: str, language: str | None, split: str | None) -> str:
-    return "-".join([slug, "gold", *(part for part in (language, split) if part)]) + f".{fmt}"
+    kind = "gold-chat" if fmt == "chat" else "gold"
+    return "-".join([slug, kind, *(part for part in (language, split) if part)]) + f".{FILE_EXTENSIONS.get(fmt, fmt)}"
+
+
+def exports_page_path(slug: str) -> str:
+    """The exports page (export jobs), by name when its routes are installed."""
+    try:
+        return reverse("export-list", args=[slug])
+    except NoReverseMatch:
+        return f"/p/{slug}/exports/"
+
+
+def _prompt_run(project, ref: str):
+    from inference.selectors import run_get  # annotation's models never import inference; views may, lazily
+
+    try:
+        return run_get(ref=ref, project=project)
+    except NotFound as exc:
+        raise ApplicationError(f"prompt_run: {exc.message}") from None
 
 
 @login_required
@@ -173,26 +203,59 @@ def export_filename(*, slug: str, fmt: str, language: str | None, split: str | N
 def gold_export_download(request, slug: str):
     """The project's gold as a download, streamed record by record (constant memory).
 
-    Query parameters as ``export_gold``'s options: ``format`` (jsonl, json, csv; default
-    jsonl), ``language``, ``split``, ``only_adjudicated``; empty = any.
+    Query parameters as ``export_gold``'s options: ``format`` (jsonl, json, csv, chat;
+    default jsonl), ``language``, ``split``, ``only_adjudicated``, ``min_agreement`` and,
+    for chat, ``prompt_run``; empty = any. ``format=hf`` (a folder) sends researchers to
+    the exports page, where it runs as an export job. Tokenizer options are not offered
+    here: they name folders on the server (``export_gold`` or an export job).
     """
     project, role = project_for_user(user=request.user, slug=slug, need="member")
     if not can_view_documents(role):
         raise PermissionDenied(
             "annotators do not see gold, so they cannot export it; ask a researcher or reviewer of the project"
         )
-    params = request.GET
+    fmt = request.GET.get("format", "").strip() or "jsonl"
+    if fmt in EXPORT_FORMATS and fmt not in DOWNLOAD_FORMATS:
+        path = exports_page_path(project.slug)
+        if can_manage_project(role):
+            messages.info(request, f"The {fmt} format is a folder, not one download: start it here as an export job.")
+            return redirect(f"{path}?format={fmt}")
+        raise ApplicationError(
+            f"format: {fmt} is a folder, not one download; researchers of the project make it as an export job "
+            f"on the exports page ({path})"
+        )
+    return gold_download_response(project=project, params=request.GET)
+
+
+def gold_download_response(*, project, params) -> StreamingHttpResponse:
+    """The streamed gold download for query ``params`` (the web page and the API share it).
+
+    Formats that are one file only (``DOWNLOAD_FORMATS``); ApplicationError names a bad
+    parameter before anything is sent.
+    """
     fmt = params.get("format", "").strip() or "jsonl"
     gold_export_check(fmt=fmt, prefix="")
+    if fmt not in DOWNLOAD_FORMATS:
+        raise ApplicationError(
+            f"format: {fmt} is a folder, not one download; make it as an export job "
+            f"(POST /api/projects/{project.slug}/exports/ or the exports page)"
+        )
     filters = gold_filter_build(
         language=params.get("language", "").strip() or None,
         split=params.get("split", "").strip() or None,
         only_adjudicated=_flag(params, "only_adjudicated"),
+        min_agreement=params.get("min_agreement"),
         prefix="",
     )
-    chunks = gold_chunks(project=project, fmt=fmt, filters=filters)
+    prompt_run = None
+    if ref := params.get("prompt_run", "").strip():
+        if fmt != "chat":
+            raise ApplicationError(f"prompt_run: only for format chat, not {fmt}")
+        prompt_run = _prompt_run(project, ref)
+    gold_export_options_check(fmt=fmt, project=project, prompt_run=prompt_run, prefix="")
+    chunks = gold_chunks(project=project, fmt=fmt, filters=filters, prompt_run=prompt_run)
     response = StreamingHttpResponse(
-        _blocks(chunks), content_type=EXPORT_CONTENT_TYPES.get(fmt, "application/octet-stream")
+        stream_blocks(chunks), content_type=EXPORT_CONTENT_TYPES.get(fmt, "application/octet-stream")
     )
     filename = export_filename(slug=project.slug, fmt=fmt, language=filters.language, split=filters.split)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)

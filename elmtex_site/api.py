@@ -13,6 +13,7 @@ from django.db import Error as DatabaseError
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -127,3 +128,13 @@ class HealthApi(APIView):
             detail = "the database does not answer; check that it runs and that DATABASE_URL points at it"
             return Response({"status": "unavailable", "detail": detail}, status=503)
         return Response({"status": "ok"})
+
+
+class QueryFormatNegotiation(DefaultContentNegotiation):
+    """JSON always: a ``?format=`` query parameter names a download (csv, md, tex, jsonl,
+    ...) that the view writes itself, not a DRF renderer (DRF would answer 404 for one it
+    does not know)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", include("evaluation.urls_api_reports")),
     path("api/", include("evaluation.urls_api_reports_compare")),
     path("api/", include("annotation.urls_api_exports")),
+    path("api/", include("annotation.urls_api_downloads")),
     path("", include("annotation.urls")),
     path("", include("evaluation.urls")),
     path("", include("inference.urls")),

@@ -38,4 +38,4 @@ def evaluation_enqueue(report_id: int, *, queue: str = EVALUATION_QUEUE) -> None
 
 
 # Tasks in their own modules (Celery autodiscovery imports only ``tasks``).
-from . import tasks_agreement, tasks_bertscore  # noqa: E402, F401
+from . import tasks_agreement, tasks_bertscore, tasks_comparison  # noqa: E402, F401

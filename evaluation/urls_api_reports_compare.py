@@ -1,3 +1,13 @@
-"""URL stub; filled in by its owner (issue 6)."""
+"""API route of the model comparison report (included under ``/api/``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import apis_reports_compare
+
+urlpatterns = [
+    path(
+        "projects/<slug:slug>/reports/compare/",
+        apis_reports_compare.ReportCompareApi.as_view(),
+        name="api-report-compare",
+    ),
+]

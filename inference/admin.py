@@ -2,10 +2,14 @@
 are joined (list_select_related) and the runs' counts are per-row subqueries of the list
 query itself."""
 
-from django.contrib import admin
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from .models import DONE_CANDIDATE_STATUSES, Candidate, CandidateStatus, ModelEndpoint, ModelRun
 
@@ -42,6 +46,7 @@ class ModelRunAdmin(admin.ModelAdmin):
     list_select_related = ["project", "endpoint"]
     readonly_fields = ["created_at"]
     show_full_result_count = False
+    actions = ["compare_runs"]
 
     def get_queryset(self, request):
         return (
@@ -60,6 +65,22 @@ class ModelRunAdmin(admin.ModelAdmin):
     @admin.display(description="failed", ordering="failed_count")
     def failed(self, run):
         return run.failed_count
+
+    @admin.action(description="Compare selected runs")
+    def compare_runs(self, request, queryset):
+        """To the model comparison page of the runs' project (one project at a time)."""
+        runs = list(queryset.order_by("created_at", "id").values_list("pk", "project__slug"))
+        slugs = sorted({slug for _, slug in runs})
+        if len(slugs) != 1:
+            self.message_user(
+                request,
+                f"Runs of one project can be compared; the selection spans {', '.join(slugs)}. Select runs of one "
+                "project.",
+                level=messages.ERROR,
+            )
+            return None
+        query = urlencode({"runs": ",".join(str(pk) for pk, _ in runs)})
+        return redirect(f"{reverse('report-compare', args=[slugs[0]])}?{query}")
 
 
 @admin.register(Candidate)

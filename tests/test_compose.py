@@ -230,3 +230,12 @@ def test_the_baseline_service_answers_its_healthcheck(tmp_path):
         server.terminate()
         server.wait(timeout=10)
     assert not (tmp_path / "b.sqlite3").exists()  # it never touched a database
+
+
+def test_web_and_worker_share_the_export_folder():
+    """An export job's file is written by a worker and downloaded through the web server."""
+    for name in ("web", "worker"):
+        service = COMPOSE["services"][name]
+        assert "exports:/app/var/exports" in service["volumes"], name
+        assert service["environment"]["ELMTEX_EXPORT_DIR"] == "/app/var/exports", name
+    assert "exports" in COMPOSE["volumes"]

@@ -2,25 +2,47 @@
 
 Records are written in the ELMTEX shape with the key order ``patient_id, language,
 split, report, summary`` and summary keys in schema order, so importing an export gives
-back the same records.
+back the same records. ``jsonl``, ``json``, ``csv`` and ``chat`` are one file (or
+standard output); ``hf`` is a folder (:mod:`.exports_hf`). :func:`gold_export_write`
+is the one entry point for all of them (CLI, export jobs); every file it writes is
+described in a manifest (records, bytes, SHA-256).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import math
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TextIO
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TextIO
 
+from django.db import connection
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+import elmtex_site
 from elmtex_site.errors import ApplicationError
+from elmtex_site.files import atomic_text_output, output_path_check
 
-from ..models import Document, GoldOrigin, Project
+from ..models import Document, Gold, GoldOrigin, Project
 from ..pipeline.records import check_language, normalise_split
 
-EXPORT_FORMATS = ("jsonl", "json", "csv")
+if TYPE_CHECKING:
+    from inference.models import ModelRun
+
+EXPORT_FORMATS = ("jsonl", "json", "csv", "hf", "chat")
+# Formats written as one file (or to standard output); ``hf`` is a folder.
+SINGLE_FILE_FORMATS = ("jsonl", "json", "csv", "chat")
 CHUNK = 2000
+# Text is handed to the output in blocks of about this many characters: one write and
+# one hash update per block instead of per record, memory still constant.
+WRITE_BLOCK_CHARS = 256 * 1024
+# ``progress(done, total)`` is called every this many records (and at the end).
+PROGRESS_EVERY = 500
 
 
 @dataclass(frozen=True)
@@ -28,9 +50,60 @@ class GoldFilter:
     language: str | None = None
     split: str | None = None
     only_adjudicated: bool = False
+    # Documents whose annotators agree on at least this share of the categories
+    # (annotation/services/document_agreement.py); None = no agreement filter.
+    min_agreement: float | None = None
+    # The ids the agreement filter kept, once computed (gold_filter_resolve), so that one
+    # export computes the agreement once; not part of what the filter says.
+    document_ids: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "language": self.language,
+            "split": self.split,
+            "only_adjudicated": self.only_adjudicated,
+            "min_agreement": self.min_agreement,
+        }
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: ``files`` entries are ``{"path", "records", "bytes",
+    "sha256"}`` (path relative to the output folder, or the file's name); ``manifest``
+    is the JSON the manifest file holds."""
+
+    records: int
+    skipped: dict[str, int]
+    files: list[dict]
+    manifest: dict
+
+
+@dataclass
+class ExportStats:
+    """Filled while writing one file: records written, records skipped by reason, and
+    the UTF-8 bytes written with their SHA-256."""
+
+    records: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    bytes: int = 0
+    digest: object = field(default_factory=hashlib.sha256)
+
+    def add_text(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.bytes += len(data)
+        self.digest.update(data)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def file_entry(self, path: str) -> dict:
+        return {"path": path, "records": self.records, "bytes": self.bytes, "sha256": self.digest.hexdigest()}
 
 
 def gold_documents(*, project: Project, filters: GoldFilter):
+    """The documents with gold that the language, split and adjudication filters select,
+    by id. The agreement filter is not applied here (it is computed in Python): use
+    :func:`gold_document_ids` / :func:`gold_count`."""
     qs = Document.objects.filter(project=project, gold__isnull=False)
     if filters.language:
         qs = qs.filter(language=filters.language)
@@ -41,24 +114,161 @@ def gold_documents(*, project: Project, filters: GoldFilter):
     return qs.order_by("id")
 
 
-def gold_records(*, project: Project, filters: GoldFilter, with_metadata: bool = False) -> Iterator[dict]:
-    """ELMTEX-shaped records, one per document with gold, read in chunks.
+def gold_document_ids(*, project: Project, filters: GoldFilter) -> list[int] | None:
+    """The ids (ascending) the agreement filter keeps, or None without that filter."""
+    if filters.min_agreement is None:
+        return None
+    if filters.document_ids is not None:
+        return list(filters.document_ids)
+    from .document_agreement import documents_agreeing_ids
+
+    return documents_agreeing_ids(
+        project=project, documents=gold_documents(project=project, filters=filters), threshold=filters.min_agreement
+    )
+
+
+def gold_filter_resolve(*, project: Project, filters: GoldFilter) -> GoldFilter:
+    """The filter with the agreement filter's ids computed (the same filter without one)."""
+    if filters.min_agreement is None or filters.document_ids is not None:
+        return filters
+    ids = gold_document_ids(project=project, filters=filters)
+    return replace(filters, document_ids=tuple(ids))
+
+
+def gold_count(*, project: Project, filters: GoldFilter) -> int:
+    """How many records an export with ``filters`` holds (before any records skipped)."""
+    ids = gold_document_ids(project=project, filters=filters)
+    return len(ids) if ids is not None else gold_documents(project=project, filters=filters).count()
+
+
+def _row_chunks(*, project: Project, filters: GoldFilter, fields: list[str], expressions: dict | None = None):
+    """Lists of ``values_list(*fields, "id")`` rows of the selected documents, by id.
 
     Chunks are fetched by keyset (``id > last``) rather than with a server-side cursor:
-    constant memory, no long-lived cursor, and each chunk is an index range scan.
+    constant memory, no long-lived cursor, and each chunk is an index range scan. With
+    the agreement filter, its ids are read a chunk at a time instead.
     """
-    keys = list(project.categories.order_by("order").values_list("key", flat=True))
-    fields = ["external_id", "language", "split", "text", "gold__values", "metadata", "id"]
-    if not with_metadata:
-        fields.remove("metadata")
     documents = gold_documents(project=project, filters=filters)
+    if expressions:
+        documents = documents.annotate(**expressions)
+    fields = [*fields, "id"]
+    ids = gold_document_ids(project=project, filters=filters)
+    if ids is not None:
+        for start in range(0, len(ids), CHUNK):
+            rows = list(documents.filter(id__in=ids[start : start + CHUNK]).values_list(*fields))
+            if rows:
+                yield rows
+        return
     last_id = 0
     while True:
-        rows = list(documents.filter(id__gt=last_id).values_list(*fields)[:CHUNK])
+        # The gold side gets the bound too, so the join starts at the chunk on both sides.
+        chunk = documents.filter(id__gt=last_id, gold__document_id__gt=last_id)
+        rows = list(chunk.values_list(*fields)[:CHUNK])
         if not rows:
             return
         last_id = rows[-1][-1]
+        yield rows
+
+
+def gold_records(*, project: Project, filters: GoldFilter, with_metadata: bool = False) -> Iterator[dict]:
+    """ELMTEX-shaped records, one per document with gold, read in chunks (constant memory)."""
+    keys = category_keys(project)
+    fields = ["external_id", "language", "split", "text", "gold__values", "metadata"]
+    if not with_metadata:
+        fields.remove("metadata")
+    for rows in _row_chunks(project=project, filters=filters, fields=fields):
         yield from _records(rows, keys, with_metadata)
+
+
+# --- JSON text made by PostgreSQL ------------------------------------------------------
+# On PostgreSQL the records' JSON text is built by the database, in C and in its own
+# process, while Python only joins and writes: the export's per-record work in Python
+# is a few string concatenations. PostgreSQL's JSON string escaping (escape_json: the
+# quote, backslash, \b \f \n \r \t, other characters below U+0020 as \u00xx, the
+# rest as it is) is the one of json.dumps(ensure_ascii=False), and the text is joined
+# with json.dumps's separators, so the bytes equal those of the Python path (used on
+# other databases and with --with-metadata); tests compare the two.
+
+
+def sql_json_available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _columns() -> tuple[str, str]:
+    quote = connection.ops.quote_name
+    return quote(Document._meta.db_table), quote(Gold._meta.db_table)
+
+
+def _json_text_sql(column: str) -> str:
+    return f"to_json({column})::text"
+
+
+def _summary_sql(keys: list[str]) -> tuple[str, list[str]]:
+    """SQL for the summary object's JSON text, keys in schema order; a key the gold
+    lacks is "N/A" (as ``values.get(key, "N/A")``). ``concat`` builds the text in one
+    buffer (a chain of ``||`` copies it once per step)."""
+    if not keys:
+        return "'{}'", []
+    _document, gold = _columns()
+    values = f"{gold}.{connection.ops.quote_name('values')}"
+    parts, params = [], []
+    for key in keys:
+        parts.append(f"%s, coalesce(({values} -> %s)::text, '\"N/A\"')")
+        params += [json.dumps(key, ensure_ascii=False) + ": ", key]
+    return "concat('{', " + ", ', ', ".join(parts) + ", '}')", params
+
+
+def _sql_json_expressions(project: Project, *names: str) -> dict[str, RawSQL]:
+    """Annotations with the JSON texts of the patient id, the report and the summary."""
+    document, _gold = _columns()
+    quote = connection.ops.quote_name
+    expressions = {
+        "export_pid": RawSQL(_json_text_sql(f"{document}.{quote('external_id')}"), []),
+        "export_report": RawSQL(_json_text_sql(f"{document}.{quote('text')}"), []),
+    }
+    if "export_summary" in names:
+        expressions["export_summary"] = RawSQL(*_summary_sql(category_keys(project)))
+    return {name: expressions[name] for name in names}
+
+
+def gold_lines(*, project: Project, filters: GoldFilter, with_metadata: bool = False) -> Iterator[tuple]:
+    """``(language, split, JSON text of the record)`` per record (no newline), in id order."""
+    if with_metadata or not sql_json_available():
+        dumps = json.dumps
+        for record in gold_records(project=project, filters=filters, with_metadata=with_metadata):
+            yield record["language"], record["split"], dumps(record, ensure_ascii=False)
+        return
+    names = ("export_pid", "export_report", "export_summary")
+    expressions = _sql_json_expressions(project, *names)
+    literals: dict[str, str] = {}  # the few languages and splits, as JSON text
+    fields = ["language", "split", *names]
+    for rows in _row_chunks(project=project, filters=filters, fields=fields, expressions=expressions):
+        for language, split, pid, report, summary, _id in rows:
+            lang = literals.get(language) or literals.setdefault(language, json.dumps(language, ensure_ascii=False))
+            part = literals.get(split) or literals.setdefault(split, json.dumps(split, ensure_ascii=False))
+            yield (
+                language,
+                split,
+                f'{{"patient_id": {pid}, "language": {lang}, "split": {part}, "report": {report}, "summary": {summary}}}',
+            )
+
+
+def gold_chat_parts(*, project: Project, filters: GoldFilter) -> Iterator[tuple]:
+    """``(JSON text of the report string, JSON text of the summary object)`` per record;
+    a row may carry more items after these two."""
+    if not sql_json_available():
+        dumps = json.dumps
+        for record in gold_records(project=project, filters=filters):
+            yield dumps(record["report"], ensure_ascii=False), dumps(record["summary"], ensure_ascii=False)
+        return
+    names = ("export_report", "export_summary")
+    expressions = _sql_json_expressions(project, *names)
+    for rows in _row_chunks(project=project, filters=filters, fields=list(names), expressions=expressions):
+        yield from rows
+
+
+def category_keys(project: Project) -> list[str]:
+    return list(project.categories.order_by("order", "pk").values_list("key", flat=True))
 
 
 def _records(rows, keys: list[str], with_metadata: bool) -> Iterator[dict]:
@@ -77,14 +287,21 @@ def _records(rows, keys: list[str], with_metadata: bool) -> Iterator[dict]:
         yield record
 
 
-def _counted(records: Iterator[dict], on_record: Callable[[], None]) -> Iterator[dict]:
+def _counted(records: Iterator, on_record: Callable[[], None]) -> Iterator:
     for record in records:
         on_record()
         yield record
 
 
+def option_name(name: str, prefix: str = "--") -> str:
+    """An option as the caller spells it: ``--max-tokens`` (CLI), ``max_tokens`` (query
+    parameters and job options, ``prefix=""``)."""
+    return f"{prefix}{name}" if prefix else name.replace("-", "_")
+
+
 def gold_export_check(*, fmt: str, with_metadata: bool = False, prefix: str = "--") -> None:
-    """Refuse options that cannot be honoured, before anything is written.
+    """Refuse a format, or metadata with a format that cannot hold it, before anything
+    is written.
 
     ``prefix`` is put before the option names in messages: ``--`` for the CLI's flags,
     ``""`` for the query parameters of the export page.
@@ -95,12 +312,85 @@ def gold_export_check(*, fmt: str, with_metadata: bool = False, prefix: str = "-
         raise ApplicationError(
             f"{prefix}with-metadata: not available for csv; metadata has no columns (use {prefix}format jsonl or json)"
         )
+    if with_metadata and fmt in ("hf", "chat"):
+        why = "the dataset card declares fixed features" if fmt == "hf" else "a conversation has no place for it"
+        raise ApplicationError(
+            f"{prefix}with-metadata: not available for {fmt}; {why} (use {prefix}format jsonl or json)"
+        )
+
+
+def gold_export_options_check(
+    *,
+    fmt: str,
+    project: Project | None = None,
+    with_metadata: bool = False,
+    tokenizer: str | None = None,
+    max_tokens: int | None = None,
+    prompt_run: ModelRun | None = None,
+    out: str | None = None,
+    manifest_path: str | None = None,
+    prefix: str = "--",
+) -> None:
+    """Every check of an export's options, before anything is written (the CLI, and an
+    export job when it is created): ApplicationError naming the option.
+
+    ``out`` and ``manifest_path`` are checked when given (a job picks its own paths).
+    """
+    gold_export_check(fmt=fmt, with_metadata=with_metadata, prefix=prefix)
+    for name, value in (("tokenizer", tokenizer), ("max-tokens", max_tokens), ("prompt-run", prompt_run)):
+        if value is not None and fmt != "chat":
+            raise ApplicationError(f"{option_name(name, prefix)}: only for {prefix}format chat, not {fmt}")
+    if fmt == "chat":
+        from .exports_chat import chat_options_check
+
+        chat_options_check(
+            project=project, tokenizer=tokenizer, max_tokens=max_tokens, prompt_run=prompt_run, prefix=prefix
+        )
+    if fmt == "hf":
+        if manifest_path is not None:
+            raise ApplicationError(
+                f"{option_name('manifest', prefix)}: not for {prefix}format hf; its folder always holds manifest.json"
+            )
+        if out is not None:
+            from .exports_hf import hf_out_check
+
+            hf_out_check(out, prefix=prefix)
+        return
+    if out is not None and out != "-":
+        output_path_check(out, option=f"{prefix}out")
+    if manifest_path is not None:
+        if manifest_path == "-":
+            raise ApplicationError(f"{prefix}manifest: give the path of a file to write, not -")
+        output_path_check(manifest_path, option=f"{prefix}manifest")
+        if out is not None and out != "-" and os.path.abspath(manifest_path) == os.path.abspath(out):
+            raise ApplicationError(f"{prefix}manifest: {manifest_path} is the export's own --out path")
+
+
+def min_agreement_check(value, *, prefix: str = "--") -> float | None:
+    """``None``/blank = no filter; otherwise a number from 0 to 1 (a string is parsed)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not (0.0 <= number <= 1.0):
+        raise ApplicationError(
+            f"{option_name('min-agreement', prefix)}: expected a number from 0 to 1 (the share of categories on which the "
+            f"document's annotators agree), got {value!r}"
+        )
+    return number
 
 
 def gold_filter_build(
-    *, language: str | None = None, split: str | None = None, only_adjudicated: bool = False, prefix: str = "--"
+    *,
+    language: str | None = None,
+    split: str | None = None,
+    only_adjudicated: bool = False,
+    min_agreement: float | str | None = None,
+    prefix: str = "--",
 ) -> GoldFilter:
-    """Check the language and split options (None = any) and build the filter.
+    """Check the language, split and agreement options (None = any) and build the filter.
 
     ``prefix`` as in :func:`gold_export_check`. Split aliases (``validation``, ``dev``)
     are accepted as the import accepts them.
@@ -111,7 +401,8 @@ def gold_filter_build(
             raise ApplicationError(f"{prefix}split: {problem}")
     if language is not None and (problem := check_language(language)):
         raise ApplicationError(f"{prefix}language: {problem}")
-    return GoldFilter(language=language, split=split, only_adjudicated=only_adjudicated)
+    threshold = min_agreement_check(min_agreement, prefix=prefix)
+    return GoldFilter(language=language, split=split, only_adjudicated=only_adjudicated, min_agreement=threshold)
 
 
 def gold_chunks(
@@ -121,36 +412,69 @@ def gold_chunks(
     filters: GoldFilter = GoldFilter(),
     with_metadata: bool = False,
     on_record: Callable[[], None] | None = None,
+    tokenizer: str | None = None,
+    max_tokens: int | None = None,
+    prompt_run: ModelRun | None = None,
+    stats: ExportStats | None = None,
 ) -> Iterator[str]:
-    """The export as text chunks: one per record, plus the format's opening and closing.
+    """The export as text chunks: one per record, plus the format's opening and closing
+    (single-file formats only; ``hf`` is written by :func:`gold_export_write`).
 
     The options are checked now (ApplicationError before anything is produced); the
     records are read lazily, chunk by chunk, as the returned iterator is consumed, so a
     caller that streams the chunks (a file, an HTTP response) uses constant memory.
-    ``on_record`` is called once per record, before its chunk is produced.
+    ``on_record`` is called once per record read, before its chunk is produced; records
+    left out (``chat`` over ``max_tokens``) are counted in ``stats.skipped``.
     """
-    gold_export_check(fmt=fmt, with_metadata=with_metadata)
+    gold_export_options_check(
+        fmt=fmt,
+        project=project,
+        with_metadata=with_metadata,
+        tokenizer=tokenizer,
+        max_tokens=max_tokens,
+        prompt_run=prompt_run,
+    )
+    if fmt not in SINGLE_FILE_FORMATS:
+        raise ApplicationError(f"--format {fmt} is a folder, not a stream of text; use gold_export_write")
+    keys = category_keys(project)
+    if fmt == "chat":
+        # Loads the tokenizer (if any) before a record is read: a bad folder fails first.
+        from .exports_chat import chat_chunker
+
+        chunker = chat_chunker(
+            project=project,
+            keys=keys,
+            tokenizer=tokenizer,
+            max_tokens=max_tokens,
+            prompt_run=prompt_run,
+            stats=stats if stats is not None else ExportStats(),
+        )
+    if fmt in ("jsonl", "json"):
+        lines = gold_lines(project=project, filters=filters, with_metadata=with_metadata)
+        if on_record is not None:
+            lines = _counted(lines, on_record)
+        return _jsonl_chunks(lines) if fmt == "jsonl" else _json_chunks(lines)
+    if fmt == "chat" and chunker.takes_parts:
+        parts = gold_chat_parts(project=project, filters=filters)
+        return chunker.from_parts(_counted(parts, on_record) if on_record is not None else parts)
     records = gold_records(project=project, filters=filters, with_metadata=with_metadata)
     if on_record is not None:
         records = _counted(records, on_record)
-    if fmt == "jsonl":
-        return _jsonl_chunks(records)
-    if fmt == "json":
-        return _json_chunks(records)
-    keys = list(project.categories.order_by("order").values_list("key", flat=True))
+    if fmt == "chat":
+        return chunker.from_records(records)
     return _csv_chunks(records, keys)
 
 
-def _jsonl_chunks(records: Iterator[dict]) -> Iterator[str]:
-    for record in records:
-        yield json.dumps(record, ensure_ascii=False) + "\n"
+def _jsonl_chunks(lines: Iterator[tuple]) -> Iterator[str]:
+    for line in lines:
+        yield line[2] + "\n"
 
 
-def _json_chunks(records: Iterator[dict]) -> Iterator[str]:
+def _json_chunks(lines: Iterator[tuple]) -> Iterator[str]:
     yield "["
     first = True
-    for record in records:
-        yield ("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False)
+    for line in lines:
+        yield ("\n" if first else ",\n") + line[2]
         first = False
     yield "]\n" if first else "\n]\n"
 
@@ -174,6 +498,50 @@ def _csv_chunks(records: Iterator[dict], keys: list[str]) -> Iterator[str]:
         )
 
 
+def text_blocks_write(chunks: Iterator[str], out: TextIO, stats: ExportStats | None = None) -> None:
+    """Write ``chunks`` to ``out`` in blocks of about WRITE_BLOCK_CHARS characters,
+    counting and hashing their UTF-8 bytes into ``stats``.
+
+    A UTF-8 text file with a binary buffer (a file from atomic_text_output, stdout) gets
+    the bytes directly: each block is encoded once, for the hash and the file alike.
+    """
+    raw = _utf8_buffer(out)
+    block: list[str] = []
+    size = 0
+    for chunk in chunks:
+        block.append(chunk)
+        size += len(chunk)
+        if size >= WRITE_BLOCK_CHARS:
+            _block_write("".join(block), out, raw, stats)
+            block, size = [], 0
+    if block:
+        _block_write("".join(block), out, raw, stats)
+    if raw is not None:
+        raw.flush()
+
+
+def _utf8_buffer(out: TextIO):
+    raw = getattr(out, "buffer", None)
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if raw is None or encoding != "utf8":
+        return None
+    out.flush()  # whatever was written as text goes first
+    return raw
+
+
+def _block_write(text: str, out: TextIO, raw, stats: ExportStats | None) -> None:
+    if raw is None:
+        out.write(text)
+        if stats is not None:
+            stats.add_text(text)
+        return
+    data = text.encode("utf-8")
+    raw.write(data)
+    if stats is not None:
+        stats.bytes += len(data)
+        stats.digest.update(data)
+
+
 def gold_export(
     *,
     project: Project,
@@ -182,22 +550,186 @@ def gold_export(
     filters: GoldFilter = GoldFilter(),
     with_metadata: bool = False,
     on_record: Callable[[], None] | None = None,
+    tokenizer: str | None = None,
+    max_tokens: int | None = None,
+    prompt_run: ModelRun | None = None,
+    stats: ExportStats | None = None,
 ) -> int:
-    """Write the project's gold to ``out``; returns the number of records.
+    """Write the project's gold to ``out`` (a single-file format); returns the number of
+    records written.
 
-    ``on_record`` (e.g. a progress bar's update) is called once per record written.
+    ``on_record`` (e.g. a progress bar's update) is called once per record read;
+    ``stats`` (optional) gets the records, skipped records, bytes and SHA-256 written.
     """
-    count = 0
+    stats = stats if stats is not None else ExportStats()
+    read = 0
 
     def counted() -> None:
-        nonlocal count
-        count += 1
+        nonlocal read
+        read += 1
         if on_record is not None:
             on_record()
 
-    for chunk in gold_chunks(project=project, fmt=fmt, filters=filters, with_metadata=with_metadata, on_record=counted):
-        out.write(chunk)
-    return count
+    chunks = gold_chunks(
+        project=project,
+        fmt=fmt,
+        filters=filters,
+        with_metadata=with_metadata,
+        on_record=counted,
+        tokenizer=tokenizer,
+        max_tokens=max_tokens,
+        prompt_run=prompt_run,
+        stats=stats,
+    )
+    text_blocks_write(chunks, out, stats)
+    stats.records = read - sum(stats.skipped.values())
+    return stats.records
+
+
+class ProgressCounter:
+    """``on_record`` for an export that reports ``progress(done, total)`` every
+    PROGRESS_EVERY records and once at the end (:meth:`finish`)."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int):
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress is not None and self.done % PROGRESS_EVERY == 0:
+            self.progress(self.done, self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done))
+
+
+def export_manifest(
+    *,
+    project: Project,
+    fmt: str,
+    filters: GoldFilter,
+    files: list[dict],
+    skipped: dict[str, int],
+    options: dict | None = None,
+    exported_at: str | None = None,
+    extra: dict | None = None,
+) -> dict:
+    """The manifest of an export: what, from where, with which options, and per file its
+    records, bytes and SHA-256."""
+    manifest = {
+        "format": fmt,
+        "project": project.slug,
+        "exported_at": exported_at or timezone.now().isoformat(timespec="seconds"),
+        "platform_version": elmtex_site.__version__,
+        "filters": filters.as_dict(),
+        "options": {k: v for k, v in (options or {}).items() if v not in (None, False)},
+        "records": sum(f["records"] for f in files),
+        "skipped": dict(skipped),
+        "files": files,
+    }
+    manifest.update(extra or {})
+    return manifest
+
+
+def manifest_write(path: str, manifest: dict, *, option: str = "--manifest") -> None:
+    with atomic_text_output(path, option=option) as fh:
+        fh.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+
+
+def gold_export_write(
+    *,
+    project: Project,
+    out: str,
+    fmt: str,
+    filters: GoldFilter,
+    with_metadata: bool = False,
+    tokenizer: str | None = None,
+    max_tokens: int | None = None,
+    prompt_run: ModelRun | None = None,
+    manifest_path: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportResult:
+    """Write an export: a file (``-`` = standard output) for jsonl/json/csv/chat, a
+    folder for ``hf``. The file appears whole or not at all (written next to ``out``,
+    then renamed). ``manifest_path`` (single-file formats) also writes the manifest
+    there; ``hf`` always writes ``manifest.json`` into its folder. ``progress(done,
+    total)`` is called every few hundred records and at the end.
+
+    Every option is checked first: ApplicationError before anything is written.
+    """
+    gold_export_options_check(
+        fmt=fmt,
+        project=project,
+        with_metadata=with_metadata,
+        tokenizer=tokenizer,
+        max_tokens=max_tokens,
+        prompt_run=prompt_run,
+        out=out,
+        manifest_path=manifest_path,
+    )
+    filters = gold_filter_resolve(project=project, filters=filters)
+    if fmt == "hf":
+        from .exports_hf import hf_export_write
+
+        return hf_export_write(project=project, out=out, filters=filters, progress=progress)
+    total = gold_count(project=project, filters=filters)
+    counter = ProgressCounter(progress, total)
+    stats = ExportStats()
+    with atomic_text_output(out) as fh:
+        gold_export(
+            project=project,
+            out=fh,
+            fmt=fmt,
+            filters=filters,
+            with_metadata=with_metadata,
+            on_record=counter,
+            tokenizer=tokenizer,
+            max_tokens=max_tokens,
+            prompt_run=prompt_run,
+            stats=stats,
+        )
+    counter.finish()
+    return single_file_result(
+        project=project,
+        fmt=fmt,
+        filters=filters,
+        out=out,
+        stats=stats,
+        manifest_path=manifest_path,
+        options=export_options(
+            with_metadata=with_metadata, tokenizer=tokenizer, max_tokens=max_tokens, prompt_run=prompt_run
+        ),
+    )
+
+
+def export_options(*, with_metadata=False, tokenizer=None, max_tokens=None, prompt_run=None) -> dict:
+    """The options of an export as the manifest shows them (ids and paths only)."""
+    return {
+        "with_metadata": with_metadata,
+        "tokenizer": tokenizer,
+        "max_tokens": max_tokens,
+        "prompt_run": None if prompt_run is None else {"id": prompt_run.pk, "name": prompt_run.name},
+    }
+
+
+def single_file_result(
+    *,
+    project: Project,
+    fmt: str,
+    filters: GoldFilter,
+    out: str,
+    stats: ExportStats,
+    manifest_path: str | None = None,
+    options: dict | None = None,
+) -> ExportResult:
+    """The result (and manifest file, if asked for) of a written single-file export."""
+    files = [stats.file_entry("-" if out == "-" else os.path.basename(out))]
+    manifest = export_manifest(
+        project=project, fmt=fmt, filters=filters, files=files, skipped=stats.skipped, options=options
+    )
+    if manifest_path is not None:
+        manifest_write(manifest_path, manifest)
+    return ExportResult(records=stats.records, skipped=dict(stats.skipped), files=files, manifest=manifest)
 
 
 class _CsvWriter:

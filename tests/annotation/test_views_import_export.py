@@ -347,7 +347,7 @@ def test_json_download_parses(client, reviewer, loaded):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"format": "xml"}, "format: expected one of jsonl, json, csv, got &#x27;xml&#x27;"),
+        ({"format": "xml"}, "format: expected one of jsonl, json, csv, hf, chat, got &#x27;xml&#x27;"),
         ({"split": "holdout"}, "split: expected one of train, val, test, none, got &#x27;holdout&#x27;"),
         ({"language": "German"}, "language: expected a language code such as"),
         ({"only_adjudicated": "maybe"}, "only_adjudicated: expected one of 1, true, on, yes"),

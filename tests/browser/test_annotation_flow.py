@@ -154,6 +154,7 @@ def test_annotate_submit_and_adjudicate(live_server, page, screenshot):
     screenshot("review_queue")
     page.get_by_role("link", name="4711").click()
     expect(page.get_by_role("heading", name="Adjudicate document 4711")).to_be_visible()
+    page.wait_for_load_state("load")  # review.js is deferred: typing before it runs picks nothing
     row = page.locator("tr[data-row=signs_symptoms]")
     expect(row.locator("input[type=radio]").first).to_be_checked()
     diagnosis = page.locator("tr[data-row=diagnosis] textarea")

@@ -1,0 +1,338 @@
+"""Model comparison: several runs' stored evaluations side by side (issue 6, "Reports").
+
+``comparison_build`` picks each run's latest finished evaluation of the selection
+(language, split), the runs' candidate statistics (one aggregate query) and the paired
+significance against the reference run; ``comparison_report`` turns it into a
+:class:`~evaluation.report_tables.Report` (page, API and every download).
+
+Never loads ``EvaluationReport.per_document`` (tens of MB for 60,000 documents) on a page
+request: significance is computed once per set of reports into ``ComparisonCache``, in the
+request for small comparisons (setting ``ELMTEX_COMPARE_INLINE_MAX_ENTRIES``, default
+20,000 per-document entries), else by the Celery task
+``evaluation.comparison_significance`` (queue ``evaluation``), one report at a time, with
+only the tested metrics pulled out of the jsonb by PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shlex
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, Max, Q, Sum
+
+from annotation.models import Project, Split
+from elmtex_site.errors import ApplicationError, Problem
+from evaluation.models import EvaluationReport, EvaluationStatus
+from evaluation.selectors import EvalCategory, evaluation_categories, report_stale
+from inference.models import Candidate, CandidateStatus, ModelRun
+
+from .comparison_significance import Significance, significance_get, significance_key
+
+logger = logging.getLogger(__name__)
+
+# (results key, label); the table's metric columns in this order.
+METRICS = (
+    ("rouge1", "ROUGE-1"),
+    ("rouge2", "ROUGE-2"),
+    ("rougeL", "ROUGE-L"),
+    ("bertscore_f1", "BERTScore F1"),
+    ("entity_p", "Entity P"),
+    ("entity_r", "Entity R"),
+    ("entity_f1", "Entity F1"),
+)
+METRIC_LABELS = dict(METRICS)
+CHART_METRICS = ("rouge1", "rouge2", "rougeL", "bertscore_f1", "entity_f1")
+DEFAULT_CHART_METRIC = "rouge1"
+# The count a category mean is taken over: micro averages weight category means by it.
+WEIGHTS = {"rouge": "n", "entity": "n_entity", "bertscore": "n_bertscore"}
+MAX_RUNS = 12
+NOT_PARSED = (CandidateStatus.PARSE_ERROR, CandidateStatus.TOO_LONG, CandidateStatus.FAILED)
+
+
+def _refuse(message: str, field: str) -> ApplicationError:
+    return ApplicationError(f"{field}: {message}", problems=[Problem(message, field=field)])
+
+
+def _weight_key(metric: str) -> str:
+    return WEIGHTS[
+        "entity" if metric.startswith("entity") else "bertscore" if metric.startswith("bertscore") else "rouge"
+    ]
+
+
+@dataclass
+class RunStats:
+    """A run's candidates in the selection: processed, not parsed, mean latency and tokens."""
+
+    candidates: int = 0  # processed (not pending)
+    not_parsed: int = 0  # parse_error, too_long, failed
+    latency_ms: float | None = None
+    prompt_tokens: float | None = None
+    generated_tokens: float | None = None
+
+    @property
+    def not_parsed_rate(self) -> float | None:
+        return self.not_parsed / self.candidates if self.candidates else None
+
+
+@dataclass
+class ComparedRun:
+    run: ModelRun
+    report: EvaluationReport  # per_document deferred
+    stale: bool | None
+    stats: RunStats
+    categories: dict[str, dict]  # results["categories"]
+    macro: dict  # results["overall"]
+    micro: dict  # n-weighted mean of category means, per metric
+
+    @property
+    def label(self) -> str:
+        return self.run.name
+
+
+@dataclass
+class Comparison:
+    project: Project
+    runs: list[ComparedRun]
+    reference: ComparedRun
+    language: str | None
+    split: str | None
+    categories: list[EvalCategory]
+    significance: Significance
+
+    def test(self, entry: ComparedRun, category: str, metric: str) -> dict | None:
+        if self.significance.status != "done" or entry is self.reference:
+            return None
+        return ((self.significance.results.get(str(entry.report.pk)) or {}).get(category) or {}).get(metric)
+
+    @property
+    def key(self) -> str:
+        return significance_key(
+            report_ids=[e.report.pk for e in self.runs], reference_report_id=self.reference.report.pk
+        )
+
+
+# --- selection ---------------------------------------------------------------------------
+
+
+def runs_resolve(*, project: Project, text: str) -> list[ModelRun]:
+    """Runs named by ``"3,7,my-run"`` (ids or names, CLI.md "RUN"), in that order, each once.
+    An unknown one is refused by name."""
+    refs = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part and part not in refs:
+            refs.append(part)
+    if not refs:
+        return []
+    ids = [int(r) for r in refs if r.isdigit()]
+    names = [r for r in refs if not r.isdigit()]
+    found = (
+        ModelRun.objects.filter(project=project).filter(Q(pk__in=ids) | Q(name__in=names)).select_related("endpoint")
+    )
+    by_id = {r.pk: r for r in found}
+    by_name = {r.name: r for r in found}
+    runs, unknown = [], []
+    for ref in refs:
+        run = by_id.get(int(ref)) if ref.isdigit() else by_name.get(ref)
+        if run is None:
+            unknown.append(ref)
+        elif run not in runs:
+            runs.append(run)
+    if unknown:
+        listed = ", ".join(repr(u) for u in unknown)
+        raise _refuse(f"no run {listed} in project {project.slug!r}; give run ids or names of this project", "runs")
+    if len(runs) > MAX_RUNS:
+        raise _refuse(f"at most {MAX_RUNS} runs can be compared at once, got {len(runs)}", "runs")
+    return runs
+
+
+def _evaluate_command(project: Project, run: ModelRun, language: str | None, split: str | None) -> str:
+    parts = ["python", "manage.py", "evaluate", project.slug, "--run", str(run.pk)]
+    if split:
+        parts += ["--split", split]
+    if language:
+        parts += ["--language", language]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _latest_reports(runs: list[ModelRun], language: str | None, split: str | None) -> dict[int, EvaluationReport]:
+    """Each run's latest finished evaluation whose language and split equal the selection.
+    Two small queries: the candidates' ids (config keys only), then those reports without
+    their per-document scores."""
+    listed = (
+        EvaluationReport.objects.filter(run__in=runs, status=EvaluationStatus.DONE)
+        .order_by("-created_at", "-id")
+        .values_list("pk", "run_id", "config__language", "config__split")
+    )
+    chosen: dict[int, int] = {}
+    for pk, run_id, report_language, report_split in listed:
+        if run_id not in chosen and (report_language or None) == language and (report_split or None) == split:
+            chosen[run_id] = pk
+    reports = EvaluationReport.objects.filter(pk__in=chosen.values()).defer("per_document")
+    return {r.run_id: r for r in reports}
+
+
+def _run_aggregates(runs: list[ModelRun], language: str | None, split: str | None) -> dict[int, dict]:
+    """One GROUP BY run query over the runs' candidates in the selection: processed and
+    unparsed counts, mean latency and tokens, and the gold state of the selection (what
+    ``selectors.gold_state`` records for a report of one run; candidates are unique per run
+    and document, so each gold counts once per run)."""
+    qs = Candidate.objects.filter(run__in=runs)
+    if language:
+        qs = qs.filter(document__language=language)
+    if split:
+        qs = qs.filter(document__split=split)
+    rows = (
+        qs.order_by()
+        .values("run_id")
+        .annotate(
+            processed=Count("pk", filter=~Q(status=CandidateStatus.PENDING)),
+            not_parsed=Count("pk", filter=Q(status__in=NOT_PARSED)),
+            latency=Avg("latency_ms"),
+            prompt=Avg("prompt_tokens"),
+            generated=Avg("generated_tokens"),
+            gold_documents=Count("document__gold"),
+            gold_version_sum=Sum("document__gold__version"),
+            gold_updated=Max("document__gold__updated_at"),
+        )
+    )
+    return {row["run_id"]: row for row in rows}
+
+
+def _stale(report: EvaluationReport, aggregate: dict | None) -> bool | None:
+    """``selectors.report_stale`` from the aggregate query where it holds the same gold state
+    (a report of one run); a report that also scored a compared run asks the selector."""
+    stored = (report.config or {}).get("gold_state")
+    if report.status != EvaluationStatus.DONE or not stored:
+        return None
+    if report.compare_run_id:
+        return report_stale(report=report)
+    aggregate = aggregate or {}
+    updated = aggregate.get("gold_updated")
+    now = {
+        "documents": aggregate.get("gold_documents") or 0,
+        "version_sum": aggregate.get("gold_version_sum") or 0,
+        "updated_max": updated.isoformat() if updated else None,
+    }
+    return now != stored
+
+
+def micro_average(categories: dict[str, dict]) -> dict:
+    """Per metric, the category means weighted by their n (``n`` for ROUGE, ``n_entity`` for
+    entity, ``n_bertscore`` for BERTScore): the mean over all scored document x category
+    pairs. None where no category has the metric."""
+    result = {}
+    for metric, _ in METRICS:
+        weight = _weight_key(metric)
+        pairs = [(c.get(weight) or 0, c.get(metric)) for c in categories.values()]
+        pairs = [(n, v) for n, v in pairs if n and v is not None]
+        total = sum(n for n, _ in pairs)
+        result[metric] = math.fsum(n * v for n, v in pairs) / total if total else None
+    for key in WEIGHTS.values():
+        result[key] = sum(c.get(key) or 0 for c in categories.values())
+    return result
+
+
+def comparison_build(
+    *,
+    project: Project,
+    runs: list[ModelRun],
+    reference: ModelRun | None = None,
+    language: str | None = None,
+    split: str | None = None,
+    significance: bool = True,
+    stats: bool = True,
+) -> Comparison:
+    """The runs' latest evaluations of the selection side by side. Refuses a run without
+    one, naming the ``evaluate`` command that makes it. ``significance=False`` leaves the
+    paired tests out, ``stats=False`` the candidate statistics and staleness (one query
+    over every candidate of the runs; the charts need neither)."""
+    language = (language or "").strip() or None
+    split = (split or "").strip() or None
+    if split is not None and split not in Split.values:
+        raise _refuse(f"unknown split {split!r}; choose from {', '.join(Split.values)}", "split")
+    if not runs:
+        raise _refuse("choose at least one run to compare", "runs")
+    for run in runs:
+        if run.project_id != project.pk:
+            raise _refuse(f"run {run.pk} belongs to another project; compare runs of one project", "runs")
+    reference = reference or runs[0]
+    if reference.pk not in {r.pk for r in runs}:
+        raise _refuse(f"run {reference.name!r} ({reference.pk}) is not among the compared runs", "reference")
+    reports = _latest_reports(runs, language, split)
+    missing = [r for r in runs if r.pk not in reports]
+    if missing:
+        selection = f"language {language or 'any'}, split {split or 'any'}"
+        problems = [
+            Problem(
+                f"run {r.name!r} ({r.pk}) has no finished evaluation for {selection}; "
+                f"evaluate it first: {_evaluate_command(project, r, language, split)}",
+                field="runs",
+            )
+            for r in missing
+        ]
+        raise ApplicationError(problems[0].format()[len("error: ") :], problems=problems)
+    aggregates = _run_aggregates(runs, language, split) if stats else {}
+    entries = []
+    for run in runs:
+        report = reports[run.pk]
+        results = report.results or {}
+        categories = results.get("categories") or {}
+        row = aggregates.get(run.pk) or {}
+        stats = RunStats(
+            candidates=row.get("processed") or 0,
+            not_parsed=row.get("not_parsed") or 0,
+            latency_ms=row.get("latency"),
+            prompt_tokens=row.get("prompt"),
+            generated_tokens=row.get("generated"),
+        )
+        entries.append(
+            ComparedRun(
+                run=run,
+                report=report,
+                stale=_stale(report, row) if stats else None,
+                stats=stats,
+                categories=categories,
+                macro=results.get("overall") or {},
+                micro=micro_average(categories),
+            )
+        )
+    schema = evaluation_categories(project=project)
+    present = {key for e in entries for key in e.categories}
+    ordered = [c for c in schema if c.key in present]
+    known = {c.key for c in ordered}
+    ordered += [EvalCategory(key, key, True) for key in sorted(present - known)]  # no longer in the schema
+    comparison = Comparison(
+        project=project,
+        runs=entries,
+        reference=next(e for e in entries if e.run.pk == reference.pk),
+        language=language,
+        split=split,
+        categories=ordered,
+        significance=Significance(status="none"),
+    )
+    if significance:
+        comparison.significance = significance_get(comparison=comparison)
+    return comparison
+
+
+# The report and chart data live in their own module; named here too (the interface).
+from .comparison_tables import chart_data, comparison_report  # noqa: E402
+
+__all__ = [
+    "CHART_METRICS",
+    "DEFAULT_CHART_METRIC",
+    "METRICS",
+    "METRIC_LABELS",
+    "ComparedRun",
+    "Comparison",
+    "RunStats",
+    "Significance",
+    "chart_data",
+    "comparison_build",
+    "comparison_report",
+    "micro_average",
+    "runs_resolve",
+]
