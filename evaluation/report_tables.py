@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,8 +97,9 @@ def _value(cell: Any) -> Any:
     return cell.value if isinstance(cell, Cell) else cell
 
 
-def cell_text(cell: Any, column: Column, digits: int = 3, *, with_ci: bool = True) -> str:
-    """The cell as text (no markup): rounded value, then the marker, then ``[lo, hi]``."""
+def cell_text(cell: Any, column: Column, digits: int = 3, *, with_ci: bool = True, mark_format=None) -> str:
+    """The cell as text: rounded value, then the marker (through ``mark_format`` when
+    given, e.g. escaped for Markdown), then ``[lo, hi]``."""
     value = _value(cell)
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         text = ""
@@ -110,7 +112,8 @@ def cell_text(cell: Any, column: Column, digits: int = 3, *, with_ci: bool = Tru
     else:
         text = str(value)
     if isinstance(cell, Cell):
-        text += cell.mark
+        if cell.mark and text:
+            text += mark_format(cell.mark) if mark_format else cell.mark
         if with_ci and cell.ci is not None and None not in tuple(cell.ci):
             lo, hi = cell.ci
             text += f" [{lo:.{digits}f}, {hi:.{digits}f}]"
@@ -185,6 +188,11 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _md_mark(mark: str) -> str:
+    """``*``/``**`` markers would read as Markdown emphasis: escaped."""
+    return mark.replace("*", "\\*")
+
+
 def table_markdown(table: Table) -> str:
     lines = [f"### {_md_escape(table.title)}", ""]
     lines.append("| " + " | ".join(_md_escape(c.label) for c in table.columns) + " |")
@@ -193,7 +201,7 @@ def table_markdown(table: Table) -> str:
         cells = []
         for c in table.columns:
             cell = row.get(c.key)
-            text = _md_escape(cell_text(cell, c, table.digits)) or MISSING_TEXT
+            text = _md_escape(cell_text(cell, c, table.digits, mark_format=_md_mark)) or MISSING_TEXT
             if isinstance(cell, Cell) and cell.best and text != MISSING_TEXT:
                 text = f"**{text}**"
             cells.append(text)
@@ -230,6 +238,12 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+def _latex_cell(cell: Any, column: Column, digits: int) -> str:
+    """Escaped cell text with the marker as a superscript."""
+    text = latex_escape(cell_text(cell, column, digits, mark_format=lambda m: f"\x00{m}\x01"))
+    return re.sub("\x00(.*?)\x01", lambda m: f"\\textsuperscript{{{m.group(1)}}}", text)
+
+
 def table_latex(table: Table) -> str:
     """A booktabs table (``\\toprule``, ``\\midrule``, ``\\bottomrule``); needs
     ``\\usepackage{booktabs}``. Best values in bold; notes as a footnote line."""
@@ -248,8 +262,7 @@ def table_latex(table: Table) -> str:
         cells = []
         for c in table.columns:
             cell = row.get(c.key)
-            text = cell_text(cell, c, table.digits)
-            text = latex_escape(text) if text else "--"
+            text = _latex_cell(cell, c, table.digits) or "--"
             if isinstance(cell, Cell) and cell.best and text != "--":
                 text = f"\\textbf{{{text}}}"
             cells.append(text)

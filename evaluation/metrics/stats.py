@@ -20,7 +20,6 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 1234
@@ -113,6 +112,8 @@ def wilcoxon_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small-sample and ties notes; the p-value stands
         try:
+            from scipy import stats as scipy_stats  # lazily: the web process needs scipy only here
+
             p = scipy_stats.wilcoxon(a, b).pvalue
         except ValueError:
             return None

@@ -19,10 +19,15 @@ import logging
 import math
 import shlex
 from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
 
-from django.db.models import Avg, Count, Max, Q, Sum
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from annotation.models import Project, Split
+from annotation.models import Document, Gold, Project, Split
 from elmtex_site.errors import ApplicationError, Problem
 from evaluation.models import EvaluationReport, EvaluationStatus
 from evaluation.selectors import EvalCategory, evaluation_categories, report_stale
@@ -178,27 +183,63 @@ def _run_aggregates(runs: list[ModelRun], language: str | None, split: str | Non
     """One GROUP BY run query over the runs' candidates in the selection: processed and
     unparsed counts, mean latency and tokens, and the gold state of the selection (what
     ``selectors.gold_state`` records for a report of one run; candidates are unique per run
-    and document, so each gold counts once per run)."""
-    qs = Candidate.objects.filter(run__in=runs)
-    if language:
-        qs = qs.filter(document__language=language)
-    if split:
-        qs = qs.filter(document__split=split)
-    rows = (
-        qs.order_by()
-        .values("run_id")
-        .annotate(
-            processed=Count("pk", filter=~Q(status=CandidateStatus.PENDING)),
-            not_parsed=Count("pk", filter=Q(status__in=NOT_PARSED)),
-            latency=Avg("latency_ms"),
-            prompt=Avg("prompt_tokens"),
-            generated=Avg("generated_tokens"),
-            gold_documents=Count("document__gold"),
-            gold_version_sum=Sum("document__gold__version"),
-            gold_updated=Max("document__gold__updated_at"),
-        )
-    )
-    return {row["run_id"]: row for row in rows}
+    and document, so each gold counts once per run).
+
+    Plain SQL: gold is joined on the candidate's document id directly and the document
+    table only when the selection needs it; on PostgreSQL the ``candidate_run_stats``
+    covering index answers the rest (the page's main cost at 5 x 60,000 candidates)."""
+    if not runs:
+        return {}
+    candidate, gold, document = (m._meta.db_table for m in (Candidate, Gold, Document))
+    params: list = [CandidateStatus.PENDING, *NOT_PARSED]
+    where = [f"c.run_id IN ({', '.join(['%s'] * len(runs))})"]
+    params += [r.pk for r in runs]
+    join = ""
+    if language or split:
+        join = f"JOIN {document} d ON d.id = c.document_id"
+        if language:
+            where.append("d.language = %s")
+            params.append(language)
+        if split:
+            where.append("d.split = %s")
+            params.append(split)
+    not_parsed = ", ".join(["%s"] * len(NOT_PARSED))
+    sql = f"""
+        SELECT c.run_id,
+               SUM(CASE WHEN c.status <> %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN c.status IN ({not_parsed}) THEN 1 ELSE 0 END),
+               AVG(c.latency_ms), AVG(c.prompt_tokens), AVG(c.generated_tokens),
+               COUNT(g.document_id), SUM(g.version), MAX(g.updated_at)
+        FROM {candidate} c
+        {join}
+        LEFT JOIN {gold} g ON g.document_id = c.document_id
+        WHERE {" AND ".join(where)}
+        GROUP BY c.run_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = ("processed", "not_parsed", "latency", "prompt", "generated", "gold_documents", "gold_version_sum")
+    result = {}
+    for run_id, *values in rows:
+        row = {"run_id": run_id}
+        for name, value in zip(names, values[:-1], strict=True):
+            row[name] = float(value) if isinstance(value, Decimal) else value
+        for name in ("processed", "not_parsed", "gold_documents", "gold_version_sum"):
+            row[name] = int(row[name] or 0)
+        row["gold_updated"] = _datetime(values[-1])
+        result[run_id] = row
+    return result
+
+
+def _datetime(value):
+    """A timestamp from plain SQL: aware datetimes on PostgreSQL, text on SQLite."""
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, UTC)
+        return parsed
+    return value
 
 
 def _stale(report: EvaluationReport, aggregate: dict | None) -> bool | None:

@@ -65,7 +65,7 @@ def test_csv_of_several_tables_has_titled_sections():
 def test_markdown_rounds_bolds_best_and_marks():
     text = report_render(_report(), "md")
     assert "| Run | n | ROUGE-L |" in text
-    assert "| model_a | 10 | **0.612* [0.500, 0.700]** |" in text
+    assert "| model_a | 10 | **0.612\\* [0.500, 0.700]** |" in text  # the marker is not emphasis
     assert "| model_c | 0 | – |" in text
     assert "| a | 25.0% |" in text
 
@@ -74,7 +74,7 @@ def test_latex_is_booktabs_and_escaped():
     text = report_render(_report(), "tex", table_key="overall")
     assert "\\toprule" in text and "\\midrule" in text and "\\bottomrule" in text
     assert "Runs \\& metrics" in text
-    assert "model\\_a & 10 & \\textbf{0.612* [0.500, 0.700]} \\\\" in text
+    assert "model\\_a & 10 & \\textbf{0.612\\textsuperscript{*} [0.500, 0.700]} \\\\" in text
     assert "model\\_c & 0 & -- \\\\" in text
 
 
