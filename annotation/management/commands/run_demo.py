@@ -278,6 +278,8 @@ class Command(ElmtexCommand):
             ("evaluation", self._evaluation_url(base, slug, run_id, evaluation_id)),
             ("annotate", self._url(base, "work-queue", slug=slug)),
             ("review", self._url(base, "review-list", slug=slug)),
+            ("reports", self._url(base, "report-hub", slug=slug)),
+            ("exports", self._url(base, "export-list", slug=slug)),
             ("API docs", f"{base}/api/docs/"),
             ("admin", f"{base}/admin/"),
         ]
