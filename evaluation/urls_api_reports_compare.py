@@ -10,4 +10,9 @@ urlpatterns = [
         apis_reports_compare.ReportCompareApi.as_view(),
         name="api-report-compare",
     ),
+    path(
+        "projects/<slug:slug>/reports/compare/evaluate/",
+        apis_reports_compare.ReportCompareEvaluateApi.as_view(),
+        name="api-report-compare-evaluate",
+    ),
 ]

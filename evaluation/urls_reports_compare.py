@@ -7,6 +7,11 @@ from . import views_reports_compare
 urlpatterns = [
     path("p/<slug:slug>/reports/compare/", views_reports_compare.report_compare, name="report-compare"),
     path(
+        "p/<slug:slug>/reports/compare/evaluate/",
+        views_reports_compare.report_compare_evaluate,
+        name="report-compare-evaluate",
+    ),
+    path(
         "p/<slug:slug>/reports/compare/bars.svg",
         views_reports_compare.report_compare_bars,
         name="report-compare-bars",

@@ -6,18 +6,26 @@ outsiders 404. The page shows the tables at once; significance markers follow wh
 paired tests are cached (a computing page reloads itself with a ``Refresh`` header, no
 JavaScript). ``?format=csv|json|md|tex`` downloads the same report (``table=KEY`` for one
 table).
+
+When runs have no finished evaluation of the selection the page (200) keeps the form and
+lists them: never evaluated (with the ``evaluate`` command), queued or running (with
+progress; the page reloads until they are done, then shows the comparison) or failed
+(with the error). Its "Evaluate the missing runs" button posts to
+``report-compare-evaluate``, which queues one evaluation per run that has none in progress
+(``comparison_evaluate_missing``) and redirects back.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Split
 from annotation.selectors import project_for_user
@@ -33,11 +41,13 @@ from .services.comparison import (
     DEFAULT_CHART_METRIC,
     METRIC_LABELS,
     Comparison,
+    EvaluationsMissing,
     chart_data,
     comparison_build,
     comparison_report,
     runs_resolve,
 )
+from .services.comparison_evaluations import comparison_evaluate_missing
 
 REFRESH_SECONDS = 5
 CHART_MAX_AGE = 3600  # chart URLs carry the reports' key (v=...), so a new evaluation gets a new URL
@@ -55,7 +65,8 @@ def comparison_query(params) -> dict:
     }
 
 
-def comparison_from_query(*, project, query: dict, significance: bool = True, stats: bool = True) -> Comparison:
+def runs_from_query(*, project, query: dict) -> tuple[list[ModelRun], ModelRun | None]:
+    """The compared runs and the reference (None: the first run) of a query."""
     runs = runs_resolve(project=project, text=query["runs"])
     reference = None
     if query["reference"]:
@@ -63,6 +74,11 @@ def comparison_from_query(*, project, query: dict, significance: bool = True, st
         reference = resolved[0]
         if reference.pk not in {r.pk for r in runs}:
             runs.append(reference)  # the reference is compared too, even when not ticked
+    return runs, reference
+
+
+def comparison_from_query(*, project, query: dict, significance: bool = True, stats: bool = True) -> Comparison:
+    runs, reference = runs_from_query(project=project, query=query)
     return comparison_build(
         project=project,
         runs=runs,
@@ -123,6 +139,10 @@ def report_compare(request, slug: str):
         metric = metric_check(query["metric"])
         comparison = comparison_from_query(project=project, query=query)
         report = comparison_report(comparison, metric=metric)
+    except EvaluationsMissing as exc:
+        if fmt:
+            raise
+        return _missing_page(request, context, exc)
     except ApplicationError as exc:
         if exc.status in (403, 404) or fmt:
             raise
@@ -161,6 +181,66 @@ def report_compare(request, slug: str):
     if context["refresh_seconds"]:
         response["Refresh"] = str(REFRESH_SECONDS)
     return response
+
+
+def _selection_query(query: dict) -> dict:
+    """The page's selection as query parameters (empty ones left out)."""
+    keys = ("runs", "reference", "language", "split", "metric")
+    return {k: query[k] for k in keys if query[k] and not (k == "metric" and query[k] == DEFAULT_CHART_METRIC)}
+
+
+def _missing_page(request, context: dict, missing: EvaluationsMissing) -> HttpResponse:
+    """The form, the runs lacking an evaluation of the selection and the button that
+    queues them; reloads itself while any of them is queued or running."""
+    refresh = REFRESH_SECONDS if missing.in_progress else None
+    context.update(
+        {
+            "missing": missing,
+            "missing_metrics": ", ".join(missing.plan.metrics),
+            "evaluate_url": reverse("report-compare-evaluate", args=[context["project"].slug]),
+            "selection_fields": _selection_query(context["query"]),
+            "refresh_seconds": refresh,
+        }
+    )
+    response = render(request, "evaluation/reports/compare.html", context)
+    if refresh:
+        response["Refresh"] = str(refresh)
+    return response
+
+
+@login_required
+@require_POST
+@page_errors
+def report_compare_evaluate(request, slug: str):
+    """Queue an evaluation of the selection for each compared run without a finished or
+    pending one, then back to the comparison (which reloads until they are done)."""
+    project, _ = project_for_user(user=request.user, slug=slug, need="manage")
+    query = comparison_query(request.POST)
+    runs, reference = runs_from_query(project=project, query=query)
+    result = comparison_evaluate_missing(
+        project=project,
+        runs=runs,
+        reference=reference,
+        language=query["language"],
+        split=query["split"],
+        user=request.user,
+    )
+    selection = f"language {result.language or 'any'}, split {result.split or 'any'}"
+    sent = [r for r in result.queued if r.status != EvaluationStatus.FAILED]
+    if sent:
+        listed = ", ".join(f"{r.run.name} (evaluation {r.pk})" for r in sent)
+        messages.success(
+            request, f"Queued evaluations of {selection} with metrics {', '.join(result.plan.metrics)}: {listed}."
+        )
+    for r in result.queued:
+        if r.status == EvaluationStatus.FAILED:  # on commit: the broker could not be reached
+            messages.error(request, f"Evaluation {r.pk} of run {r.run.name} could not be queued: {r.error}")
+    if result.in_progress:
+        listed = ", ".join(f"{r.run.name} (evaluation {r.pk}, {r.status})" for r in result.in_progress)
+        messages.info(request, f"Already in progress, not queued again: {listed}.")
+    if not result.queued and not result.in_progress:
+        messages.info(request, f"Every run already has a finished evaluation of {selection}; nothing was queued.")
+    return redirect(f"{reverse('report-compare', args=[project.slug])}?{urlencode(_selection_query(query))}")
 
 
 def _chart(request, slug: str, draw) -> HttpResponse:

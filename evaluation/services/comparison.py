@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shlex
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -27,12 +26,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotation.models import Document, Gold, Project, Split
+from annotation.models import Document, Gold, Project
 from elmtex_site.errors import ApplicationError, Problem
 from evaluation.models import EvaluationReport, EvaluationStatus
 from evaluation.selectors import EvalCategory, evaluation_categories, report_stale
 from inference.models import Candidate, CandidateStatus, ModelRun
 
+from .comparison_evaluations import (
+    EvaluationsMissing,
+    MissingRun,
+    evaluations_missing,
+    latest_reports,
+    selection_check,
+)
 from .comparison_significance import Significance, significance_get, significance_key
 
 logger = logging.getLogger(__name__)
@@ -153,32 +159,6 @@ def runs_resolve(*, project: Project, text: str) -> list[ModelRun]:
     return runs
 
 
-def _evaluate_command(project: Project, run: ModelRun, language: str | None, split: str | None) -> str:
-    parts = ["python", "manage.py", "evaluate", project.slug, "--run", str(run.pk)]
-    if split:
-        parts += ["--split", split]
-    if language:
-        parts += ["--language", language]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _latest_reports(runs: list[ModelRun], language: str | None, split: str | None) -> dict[int, EvaluationReport]:
-    """Each run's latest finished evaluation whose language and split equal the selection.
-    Two small queries: the candidates' ids (config keys only), then those reports without
-    their per-document scores."""
-    listed = (
-        EvaluationReport.objects.filter(run__in=runs, status=EvaluationStatus.DONE)
-        .order_by("-created_at", "-id")
-        .values_list("pk", "run_id", "config__language", "config__split")
-    )
-    chosen: dict[int, int] = {}
-    for pk, run_id, report_language, report_split in listed:
-        if run_id not in chosen and (report_language or None) == language and (report_split or None) == split:
-            chosen[run_id] = pk
-    reports = EvaluationReport.objects.filter(pk__in=chosen.values()).defer("per_document")
-    return {r.run_id: r for r in reports}
-
-
 def _run_aggregates(runs: list[ModelRun], language: str | None, split: str | None) -> dict[int, dict]:
     """One GROUP BY run query over the runs' candidates in the selection: processed and
     unparsed counts, mean latency and tokens, and the gold state of the selection (what
@@ -286,35 +266,19 @@ def comparison_build(
     significance: bool = True,
     stats: bool = True,
 ) -> Comparison:
-    """The runs' latest evaluations of the selection side by side. Refuses a run without
-    one, naming the ``evaluate`` command that makes it. ``significance=False`` leaves the
+    """The runs' latest evaluations of the selection side by side. Runs without one raise
+    ``EvaluationsMissing`` (400: each run, its pending evaluation and the ``evaluate``
+    command that makes one). ``significance=False`` leaves the
     paired tests out, ``stats=False`` the candidate statistics and staleness (one query
     over every candidate of the runs; the charts need neither)."""
-    language = (language or "").strip() or None
-    split = (split or "").strip() or None
-    if split is not None and split not in Split.values:
-        raise _refuse(f"unknown split {split!r}; choose from {', '.join(Split.values)}", "split")
-    if not runs:
-        raise _refuse("choose at least one run to compare", "runs")
-    for run in runs:
-        if run.project_id != project.pk:
-            raise _refuse(f"run {run.pk} belongs to another project; compare runs of one project", "runs")
-    reference = reference or runs[0]
-    if reference.pk not in {r.pk for r in runs}:
-        raise _refuse(f"run {reference.name!r} ({reference.pk}) is not among the compared runs", "reference")
-    reports = _latest_reports(runs, language, split)
-    missing = [r for r in runs if r.pk not in reports]
-    if missing:
-        selection = f"language {language or 'any'}, split {split or 'any'}"
-        problems = [
-            Problem(
-                f"run {r.name!r} ({r.pk}) has no finished evaluation for {selection}; "
-                f"evaluate it first: {_evaluate_command(project, r, language, split)}",
-                field="runs",
-            )
-            for r in missing
-        ]
-        raise ApplicationError(problems[0].format()[len("error: ") :], problems=problems)
+    reference, language, split = selection_check(
+        project=project, runs=runs, reference=reference, language=language, split=split
+    )
+    reports = latest_reports(runs, language, split)
+    if len(reports) < len(runs):
+        raise evaluations_missing(
+            project=project, runs=runs, reference=reference, reports=reports, language=language, split=split
+        )
     aggregates = _run_aggregates(runs, language, split) if stats else {}
     entries = []
     for run in runs:
@@ -369,6 +333,8 @@ __all__ = [
     "METRIC_LABELS",
     "ComparedRun",
     "Comparison",
+    "EvaluationsMissing",
+    "MissingRun",
     "RunStats",
     "Significance",
     "chart_data",
