@@ -3,7 +3,9 @@
 
 The export list follows running jobs without JavaScript: while a job is queued or
 running the page reloads itself every few seconds (a ``Refresh`` header and a meta
-refresh), showing a ``<progress>`` bar per job.
+refresh), showing a ``<progress>`` bar per job. A failed or stalled job has a Retry
+button (a POST to its detail page, ``action=retry``); an expired one says when its file
+was removed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ from .services.export_jobs import (
     export_job_progress,
     export_jobs_for_project,
 )
+from .services.export_jobs_upkeep import (
+    export_files_expire_due,
+    export_job_actions,
+    export_job_expired_at,
+    export_job_retry,
+    export_job_status_effective,
+    export_job_status_reason,
+    export_keep_days,
+)
 from .services.exports import EXPORT_FORMATS
 from .services.splits import splits_assign
 from .views import page_errors
@@ -51,6 +62,7 @@ CONTENT_TYPES = {
 REFRESH_SECONDS = 3
 JOBS_PER_PAGE = 25
 ACTIVE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+ERROR_TITLES = {409: "Not possible now", 410: "Export file expired"}
 
 
 class ExportJobForm(forms.Form):
@@ -108,12 +120,24 @@ def _refusal_to_form(form: forms.Form, exc: ApplicationError) -> None:
 
 
 def _job_row(job) -> dict:
+    """A job as the pages show it; ``status`` is the effective one (``stalled`` included)."""
+    status = export_job_status_effective(job)
     return {
         "job": job,
+        "status": status,
+        "reason": export_job_status_reason(job, status),
+        "actions": export_job_actions(job, status),
+        "expired_at": export_job_expired_at(job),
         "progress": export_job_progress(job),
         "records": (job.manifest or {}).get("records"),
-        "active": job.status in ACTIVE,
+        "active": status in ACTIVE,
     }
+
+
+def _refused(request, exc: ApplicationError):
+    """The error page with the refusal's own status (409, 410), which the shared one maps to 400."""
+    context = {"title": ERROR_TITLES.get(exc.status, "Request refused"), "message": exc.message, "status": exc.status}
+    return render(request, "annotation/error.html", context, status=exc.status)
 
 
 def _with_refresh(response, active: bool):
@@ -149,6 +173,7 @@ def export_list(request, slug: str):
         status = 400
     else:
         form = ExportJobForm(languages=languages)
+        export_files_expire_due()
     page = Paginator(export_jobs_for_project(project=project), JOBS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [_job_row(job) for job in page.object_list]
     active = any(row["active"] for row in rows)
@@ -168,12 +193,27 @@ def export_list(request, slug: str):
 @require_http_methods(["GET", "POST"])
 @page_errors
 def export_detail(request, slug: str, pk: int):
-    """GET: one job with its manifest. POST (``action=delete``): delete it and its file."""
+    """GET: one job with its manifest. POST ``action=delete``: delete it and its file;
+    ``action=retry``: queue a failed or stalled job again (back to the list with
+    ``next=list``)."""
     project, role = project_for_user(user=request.user, slug=slug, need="manage")
     job = export_job_get(project=project, pk=pk)
     if request.method == "POST":
-        if request.POST.get("action") != "delete":
-            raise ApplicationError("action: expected delete")
+        action = request.POST.get("action")
+        if action == "retry":
+            try:
+                job = export_job_retry(job=job)
+            except ApplicationError as exc:
+                return _refused(request, exc)
+            if job.status == ExportStatus.FAILED:
+                messages.error(request, f"Export {pk} could not be queued again: {job.error}")
+            else:
+                messages.success(request, f"Export {pk} queued again; this page follows its progress.")
+            if request.POST.get("next") == "list":
+                return redirect("export-list", slug=project.slug)
+            return redirect("export-detail", slug=project.slug, pk=pk)
+        if action != "delete":
+            raise ApplicationError("action: expected delete or retry")
         export_job_delete(job=job)
         messages.success(request, f"Export {pk} and its file were deleted.")
         return redirect("export-list", slug=project.slug)
@@ -191,6 +231,7 @@ def export_detail(request, slug: str, pk: int):
         "options": {k: v for k, v in (job.options or {}).items() if v not in (None, False, "")},
         "active": row["active"],
         "refresh_seconds": REFRESH_SECONDS,
+        "keep_days": export_keep_days(),
     }
     return _with_refresh(render(request, "annotation/exports/detail.html", context), row["active"])
 
@@ -210,10 +251,18 @@ def export_download(request, slug: str, pk: int):
     project, _ = project_for_user(user=request.user, slug=slug, need="manage")
     job = export_job_get(project=project, pk=pk)
     if job.status != ExportStatus.DONE:
-        message = f"export {job.pk} is {job.status}; download it when it is done"
+        status = export_job_status_effective(job)
+        message = f"export {job.pk} is {status}; download it when it is done"
+        if status in (ExportStatus.FAILED, "stalled"):
+            message = f"export {job.pk} is {status}: {export_job_status_reason(job, status)}"
         context = {"title": "Not ready", "message": message, "status": 409}
         return render(request, "annotation/error.html", context, status=409)
-    return export_file_response(job)
+    try:
+        return export_file_response(job)
+    except ApplicationError as exc:
+        if exc.status == 410:
+            return _refused(request, exc)
+        raise
 
 
 @login_required

@@ -230,6 +230,10 @@ ELMTEX_BERTSCORE_BATCH_SIZE = env.int("ELMTEX_BERTSCORE_BATCH_SIZE", default=64)
 # Finished export jobs (issue 6) are written here and downloaded from here. Shared by the
 # web server and the workers: on several hosts, mount the same volume (compose: exports).
 ELMTEX_EXPORT_DIR = env.str("ELMTEX_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+# A running export job without worker progress for this long is shown as stalled (and may be retried).
+ELMTEX_EXPORT_STALL_SECONDS = env.int("ELMTEX_EXPORT_STALL_SECONDS", default=300)
+# Finished export files are removed this many days after the job finished (0: kept forever).
+ELMTEX_EXPORT_KEEP_DAYS = env.int("ELMTEX_EXPORT_KEEP_DAYS", default=7)
 # Model comparison: significance tests of comparisons with at most this many per-document
 # scores run on the request; larger ones on a worker (queue evaluation), cached.
 ELMTEX_COMPARE_INLINE_MAX_ENTRIES = env.int("ELMTEX_COMPARE_INLINE_MAX_ENTRIES", default=20000)

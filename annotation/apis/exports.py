@@ -3,7 +3,8 @@
 
 ``POST /api/projects/<slug>/exports/`` starts an export on a worker and answers 202 with
 the job; ``GET .../exports/<id>/`` follows its progress; ``.../download/`` gives the
-file once the job is done (409 before).
+file once the job is done (409 before, 410 once the file expired); ``POST .../retry/``
+queues a failed or stalled job again.
 """
 
 from __future__ import annotations
@@ -26,34 +27,52 @@ from ..services.export_jobs import (
     export_job_progress,
     export_jobs_for_project,
 )
+from ..services.export_jobs_upkeep import (
+    EFFECTIVE_STATUSES,
+    export_files_expire_due,
+    export_job_actions,
+    export_job_expired_at,
+    export_job_retry,
+    export_job_status_effective,
+    export_job_status_reason,
+)
 from ..services.exports import EXPORT_FORMATS
 from ..services.splits import splits_assign
 from .common import ProjectScopedMixin
 
-STATUS_HELP = f"one of: {', '.join(ExportStatus.values)}"
+STATUS_HELP = (
+    f"one of: {', '.join(EFFECTIVE_STATUSES)}; stalled = running without worker progress for "
+    "ELMTEX_EXPORT_STALL_SECONDS (retry it)"
+)
 
 
 def export_job_data(job: ExportJob, request) -> dict:
-    download = None
-    if job.status == ExportStatus.DONE:
-        download = request.build_absolute_uri(
-            reverse("api-export-download", kwargs={"slug": job.project.slug, "pk": job.pk})
-        )
+    status = export_job_status_effective(job)
+    actions = export_job_actions(job, status)
+    kwargs = {"slug": job.project.slug, "pk": job.pk}
+    download = (
+        request.build_absolute_uri(reverse("api-export-download", kwargs=kwargs)) if actions["download"] else None
+    )
+    retry = request.build_absolute_uri(reverse("api-export-retry", kwargs=kwargs)) if actions["retry"] else None
     return {
         "id": job.pk,
         "format": job.format,
         "options": job.options,
-        "status": job.status,
+        "status": status,
+        "reason": export_job_status_reason(job, status),
         "progress": export_job_progress(job),
         "error": job.error,
         "file_name": job.file_name or None,
         "file_bytes": job.file_bytes if job.status == ExportStatus.DONE else None,
         "manifest": job.manifest or None,
         "download_url": download,
+        "retry_url": retry,
         "created_at": job.created_at,
         "created_by": job.created_by.get_username() if job.created_by_id else None,
         "started_at": job.started_at,
+        "heartbeat_at": job.heartbeat_at,
         "finished_at": job.finished_at,
+        "expired_at": export_job_expired_at(job),
     }
 
 
@@ -78,6 +97,9 @@ class ExportJobSerializer(serializers.Serializer):
     )
     # A plain string: an enum here would collide with the runs' status enum in the schema.
     status = serializers.CharField(help_text=STATUS_HELP)
+    reason = serializers.CharField(
+        allow_blank=True, help_text="why the job failed, is stalled or has no file any more (what to do); else empty"
+    )
     progress = ExportProgressSerializer()
     error = serializers.CharField(allow_blank=True, help_text="why the job failed")
     file_name = serializers.CharField(allow_null=True)
@@ -86,11 +108,16 @@ class ExportJobSerializer(serializers.Serializer):
         allow_null=True,
         help_text="records, skipped, files [{path, records, bytes, sha256}], download {name, bytes, sha256}, ...",
     )
-    download_url = serializers.CharField(allow_null=True, help_text="set when the job is done")
+    download_url = serializers.CharField(allow_null=True, help_text="set when the job is done and its file is kept")
+    retry_url = serializers.CharField(allow_null=True, help_text="set when the job failed or stalled: POST to retry")
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True, help_text="last time a worker wrote progress")
     finished_at = serializers.DateTimeField(allow_null=True)
+    expired_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the file was removed (ELMTEX_EXPORT_KEEP_DAYS after the job finished)"
+    )
 
 
 class ExportListCreateApi(ProjectScopedMixin, generics.ListAPIView):
@@ -135,6 +162,7 @@ class ExportListCreateApi(ProjectScopedMixin, generics.ListAPIView):
 
     @extend_schema(responses={200: ExportJobSerializer(many=True), **error_responses(403, 404)})
     def get(self, request, *args, **kwargs):
+        export_files_expire_due()
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -166,9 +194,29 @@ class ExportDetailApi(ProjectScopedMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ExportRetryApi(ProjectScopedMixin, APIView):
+    """Queue a failed or stalled export job again (its partial files are removed first);
+    answered 202 with the job. 409 for a queued, running or done job."""
+
+    project_need = "manage"
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: ExportJobSerializer,
+            **error_responses(403, 404),
+            409: OpenApiResponse(ErrorOutputSerializer, description="the job is queued, running or done"),
+        },
+    )
+    def post(self, request, slug: str, pk: int):
+        job = export_job_retry(job=export_job_get(project=self.get_project(), pk=pk))
+        return Response(ExportJobSerializer(export_job_data(job, request)).data, status=status.HTTP_202_ACCEPTED)
+
+
 class ExportDownloadApi(ProjectScopedMixin, APIView):
     """The finished export file as an attachment (an ``hf`` export is a zip holding its
-    folder); 409 while the job is queued, running or failed."""
+    folder); 409 while the job is queued, running or failed; 410 once the file expired
+    (ELMTEX_EXPORT_KEEP_DAYS)."""
 
     project_need = "manage"
 
@@ -181,6 +229,7 @@ class ExportDownloadApi(ProjectScopedMixin, APIView):
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             **error_responses(403, 404),
             409: OpenApiResponse(ErrorOutputSerializer, description="the job is not done (yet)"),
+            410: OpenApiResponse(ErrorOutputSerializer, description="the file expired and was removed"),
         }
     )
     def get(self, request, slug: str, pk: int):
@@ -188,8 +237,9 @@ class ExportDownloadApi(ProjectScopedMixin, APIView):
 
         job = export_job_get(project=self.get_project(), pk=pk)
         if job.status != ExportStatus.DONE:
-            detail = f": {job.error}" if job.status == ExportStatus.FAILED and job.error else ""
-            raise Conflict(f"export {job.pk} is {job.status}{detail}; download it when it is done")
+            status_now = export_job_status_effective(job)
+            detail = f": {export_job_status_reason(job, status_now)}" if status_now in ("failed", "stalled") else ""
+            raise Conflict(f"export {job.pk} is {status_now}{detail}; download it when it is done")
         return export_file_response(job)
 
 

@@ -5,7 +5,8 @@ stores a queued ExportJob and hands its id to a worker on queue ``evaluation`` o
 transaction commits; the worker calls ``export_job_process``, which writes the export
 with ``gold_export_write`` under ``ELMTEX_EXPORT_DIR/<project slug>/<job id>/`` (an
 ``hf`` folder is zipped into one file) and stores the file, its manifest and the
-progress on the job.
+progress on the job. Stalled jobs, retries, expiry and orphan folders:
+:mod:`.export_jobs_upkeep`.
 """
 
 from __future__ import annotations
@@ -16,22 +17,32 @@ import logging
 import os
 import shutil
 import time
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from elmtex_site.errors import ApplicationError, NotFound, Problem
 
 from ..models import ExportJob, ExportStatus, Project
+from .export_jobs_upkeep import (
+    export_files_expire_due,
+    export_job_dir,
+    export_job_expire_if_due,
+    export_job_gone_error,
+    export_jobs_stalled_q,
+    export_root,
+)
 from .exports import EXPORT_FORMATS, GoldFilter, gold_export_options_check, gold_filter_build
 
 logger = logging.getLogger(__name__)
 
-# Progress is written to the job at most this often (seconds) while a worker exports.
+# Progress (and the heartbeat) is written to the job at most this often (seconds) while a
+# worker exports.
 PROGRESS_INTERVAL = 1.0
 # The options a job takes (besides the format), as the API and the page name them.
 OPTION_NAMES = (
@@ -162,6 +173,7 @@ def export_job_create(*, project: Project, user, fmt: str, options: dict) -> Exp
     from ..tasks_exports import export_job_enqueue
 
     _, clean = export_options_check(project=project, fmt=fmt, options=options)
+    export_files_expire_due()
     with transaction.atomic():
         job = ExportJob.objects.create(
             project=project,
@@ -176,16 +188,11 @@ def export_job_create(*, project: Project, user, fmt: str, options: dict) -> Exp
     return job
 
 
-def export_root() -> Path:
-    return Path(settings.ELMTEX_EXPORT_DIR)
-
-
-def export_job_dir(job: ExportJob) -> Path:
-    return export_root() / job.project.slug / str(job.pk)
-
-
 def export_job_file(job: ExportJob) -> Path:
-    """The finished file on disk; NotFound when the job has none (not done, or removed)."""
+    """The finished file on disk; NotFound when the job has none (not done, or removed),
+    a 410 ApplicationError when it expired (now, if it is past the keep time)."""
+    if job.status == ExportStatus.DONE and (not job.file_path or export_job_expire_if_due(job)):
+        raise export_job_gone_error(job)
     if job.status != ExportStatus.DONE or not job.file_path:
         raise NotFound(f"export {job.pk} has no file yet (status {job.status})")
     root = export_root().resolve()
@@ -200,19 +207,29 @@ def export_job_file_name(job: ExportJob) -> str:
 
 
 def export_job_process(*, job_id: int) -> None:
-    """The worker's side of ``export_job_create``: claim the queued job, write it, store
-    the result. A failure is stored on the job (status failed, error); nothing else."""
-    claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING, started_at=timezone.now()
+    """The worker's side of ``export_job_create``: claim the job, write it, store the
+    result. A failure is stored on the job (status failed, error); nothing else.
+
+    The claim takes a queued job, or a stalled one (its worker died and the broker
+    delivered the message again). It stamps ``started_at``, and every later write of this
+    worker matches on that stamp: a worker taken for dead, whose job was retried or
+    claimed again meanwhile, stores nothing and only ever writes into its own folder."""
+    now = timezone.now()
+    claimable = Q(status=ExportStatus.QUEUED) | export_jobs_stalled_q(now=now)
+    claimed = ExportJob.objects.filter(claimable, pk=job_id).update(
+        status=ExportStatus.RUNNING, started_at=now, heartbeat_at=now, progress_done=0, progress_total=0, error=""
     )
     if not claimed:
         logger.info("export job %s is not queued (done, running elsewhere or deleted); skipped", job_id)
         return
+    mine = ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING, started_at=now)
     job = ExportJob.objects.select_related("project").get(pk=job_id)
     directory = export_job_dir(job)
-    progress = _progress_writer(job_id)
+    shutil.rmtree(directory, ignore_errors=True)  # an earlier, stalled attempt's files
+    work = directory / f".attempt-{uuid.uuid4().hex}"
+    progress = _ProgressWriter(mine)
     try:
-        fields = _export_write(job, directory, progress)
+        fields = _export_write(job, directory, work, progress)
     except Exception as exc:
         if isinstance(exc, ApplicationError):
             message = exc.message
@@ -221,24 +238,39 @@ def export_job_process(*, job_id: int) -> None:
             # The traceback goes to the log without exception messages (IdsOnlyFormatter).
             logger.exception("export job %s failed", job_id)
             message = f"unexpected failure ({type(exc).__name__}); the log has the details"
-        shutil.rmtree(directory, ignore_errors=True)
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportStatus.FAILED, error=message, finished_at=timezone.now()
-        )
+        shutil.rmtree(work, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+        ended = timezone.now()
+        mine.update(status=ExportStatus.FAILED, error=message, finished_at=ended, heartbeat_at=ended)
         return
-    done = ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING).update(
-        status=ExportStatus.DONE, finished_at=timezone.now(), error="", **fields
-    )
-    if not done:
+    if _export_store(mine, work, directory, fields):
+        logger.info("export job %s done: %s records", job_id, fields["manifest"].get("records"))
+    elif not ExportJob.objects.filter(pk=job_id).exists():
         # Deleted while it ran: nothing will ever point at these files.
         shutil.rmtree(directory, ignore_errors=True)
         logger.info("export job %s was deleted while it ran; its files are removed", job_id)
-        return
-    logger.info("export job %s done: %s records", job_id, fields["manifest"].get("records"))
+    else:
+        logger.info("export job %s was retried or taken over while this worker wrote it; result dropped", job_id)
 
 
-def _export_write(job: ExportJob, directory: Path, progress: Callable[[int, int], None]) -> dict:
-    """Write the export into ``directory`` (made afresh); the job's result fields."""
+def _export_store(mine, work: Path, directory: Path, fields: dict) -> bool:
+    """Move the file from ``work`` into the job's folder and store the job as done, if
+    this worker's claim still holds; False (and nothing stored) if not. The row lock
+    orders this against a retry or a delete of the job."""
+    with transaction.atomic():
+        held = list(mine.select_for_update().values_list("pk", flat=True))
+        if held:
+            os.replace(work / fields["file_name"], directory / fields["file_name"])
+            ended = timezone.now()
+            mine.update(status=ExportStatus.DONE, finished_at=ended, heartbeat_at=ended, error="", **fields)
+    shutil.rmtree(work, ignore_errors=True)
+    return bool(held)
+
+
+def _export_write(job: ExportJob, directory: Path, work: Path, progress: _ProgressWriter) -> dict:
+    """Write the export into ``work`` (made afresh); the job's result fields, the file's
+    path being where ``_export_store`` moves it (``directory``)."""
     from .exports import gold_export_write
 
     # Checked again: a run or a tokenizer named at creation may be gone by now.
@@ -247,11 +279,10 @@ def _export_write(job: ExportJob, directory: Path, progress: Callable[[int, int]
         fmt=job.format,
         options={k: v for k, v in (job.options or {}).items() if k in OPTION_NAMES},
     )
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    work.mkdir(parents=True)
     name = export_job_file_name(job)
-    target = directory / name
-    out = directory / name.removesuffix(".zip") if job.format == "hf" else target
+    target = work / name
+    out = work / name.removesuffix(".zip") if job.format == "hf" else target
     result = gold_export_write(
         project=job.project,
         out=str(out),
@@ -265,14 +296,14 @@ def _export_write(job: ExportJob, directory: Path, progress: Callable[[int, int]
     )
     manifest = dict(result.manifest or {})
     if job.format == "hf":
-        size, digest = _zip_folder(out, target)
+        size, digest = _zip_folder(out, target, beat=progress.beat)
         shutil.rmtree(out, ignore_errors=True)
     else:
-        size, digest = _file_digest(target)
+        size, digest = _file_digest(target, beat=progress.beat)
     manifest["download"] = {"name": name, "bytes": size, "sha256": digest}
     total = max(result.records + sum(result.skipped.values()), progress.last_total())
     return {
-        "file_path": target.relative_to(export_root()).as_posix(),
+        "file_path": (directory / name).relative_to(export_root()).as_posix(),
         "file_name": name,
         "file_bytes": size,
         "manifest": manifest,
@@ -281,17 +312,19 @@ def _export_write(job: ExportJob, directory: Path, progress: Callable[[int, int]
     }
 
 
-def _file_digest(path: Path) -> tuple[int, str]:
+def _file_digest(path: Path, beat: Callable[[], None] | None = None) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
         while block := fh.read(ZIP_CHUNK):
             size += len(block)
             digest.update(block)
+            if beat is not None:
+                beat()
     return size, digest.hexdigest()
 
 
-def _zip_folder(folder: Path, target: Path) -> tuple[int, str]:
+def _zip_folder(folder: Path, target: Path, beat: Callable[[], None] | None = None) -> tuple[int, str]:
     """Zip ``folder`` (as one top-level folder of the same name) into ``target``,
     streaming file by file; the zip appears whole or not at all."""
     partial = target.with_name(f".{target.name}.partial")
@@ -299,30 +332,38 @@ def _zip_folder(folder: Path, target: Path) -> tuple[int, str]:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 archive.write(path, arcname=(Path(folder.name) / path.relative_to(folder)).as_posix())
+                if beat is not None:
+                    beat()
     os.replace(partial, target)
-    return _file_digest(target)
+    return _file_digest(target, beat=beat)
 
 
 class _ProgressWriter:
     """``progress(done, total)`` that writes to the job at most every PROGRESS_INTERVAL
-    seconds (and whenever the total changes), for the page and the API while it runs."""
+    seconds (and whenever the total changes), for the page and the API while it runs; each
+    write is a heartbeat too (``heartbeat_at``: a job without one for a while is stalled).
+    ``mine`` is the job filtered on this worker's claim."""
 
-    def __init__(self, job_id: int):
-        self.job_id, self.at, self.total = job_id, 0.0, None
+    def __init__(self, mine):
+        self.mine, self.at, self.total = mine, 0.0, None
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if total == self.total and now - self.at < PROGRESS_INTERVAL:
             return
         self.at, self.total = now, total
-        ExportJob.objects.filter(pk=self.job_id).update(progress_done=done, progress_total=total)
+        self.mine.update(progress_done=done, progress_total=total, heartbeat_at=timezone.now())
+
+    def beat(self) -> None:
+        """A heartbeat alone, for long steps without records (zipping, checksums)."""
+        now = time.monotonic()
+        if now - self.at < PROGRESS_INTERVAL:
+            return
+        self.at = now
+        self.mine.update(heartbeat_at=timezone.now())
 
     def last_total(self) -> int:
         return self.total or 0
-
-
-def _progress_writer(job_id: int) -> _ProgressWriter:
-    return _ProgressWriter(job_id)
 
 
 def export_job_mark_failed(*, job_id: int, error: str) -> None:
