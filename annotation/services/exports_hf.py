@@ -41,14 +41,11 @@ import elmtex_site
 from elmtex_site.errors import ApplicationError
 
 from ..models import Gold, Project
-from .exports import (
+from .exports import WRITE_BLOCK_CHARS, ExportResult, ProgressCounter, export_manifest
+from .exports_read import (
     CHUNK,
-    WRITE_BLOCK_CHARS,
-    ExportResult,
     GoldFilter,
-    ProgressCounter,
     category_keys,
-    export_manifest,
     gold_count,
     gold_document_ids,
     gold_documents,

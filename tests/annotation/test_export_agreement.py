@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from annotation.models import Document
 from annotation.schema import ELMTEX_KEYS
 from annotation.services.document_agreement import documents_agreement, normalise_value
-from annotation.services.exports import GoldFilter, gold_count, gold_documents, gold_export_write, gold_filter_build
+from annotation.services.exports import GoldFilter, gold_export_write, gold_filter_build
+from annotation.services.exports_read import gold_count, gold_documents
 from elmtex_site.errors import ApplicationError
 from tests.factories import AnnotationFactory, AssignmentFactory, DocumentFactory, GoldFactory
 

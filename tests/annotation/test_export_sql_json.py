@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from annotation.schema import ELMTEX_KEYS
-from annotation.services import exports
+from annotation.services import exports_read
 from annotation.services.exports import GoldFilter, gold_export_write
 from tests.factories import DocumentFactory, GoldFactory
 
@@ -46,13 +46,13 @@ def tricky(project):
 
 
 def python_path(monkeypatch):
-    monkeypatch.setattr(exports, "sql_json_available", lambda: False)
+    monkeypatch.setattr(exports_read, "sql_json_available", lambda: False)
 
 
 @postgresql_only
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "chat"])
 def test_single_file_bytes_equal_the_python_path(tmp_path, tricky, monkeypatch, fmt):
-    assert exports.sql_json_available()
+    assert exports_read.sql_json_available()
     by_sql = gold_export_write(project=tricky, out=str(tmp_path / "sql"), fmt=fmt, filters=GoldFilter())
     python_path(monkeypatch)
     by_python = gold_export_write(project=tricky, out=str(tmp_path / "py"), fmt=fmt, filters=GoldFilter())
