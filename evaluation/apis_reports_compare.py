@@ -150,7 +150,8 @@ class ReportCompareApi(ProjectScopedMixin, APIView):
         query = comparison_query(request.query_params)
         fmt = (request.query_params.get("format") or "").strip() or "json"
         if fmt not in REPORT_FORMATS:
-            raise ApplicationError(f"format: expected one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+            message = f"expected one of {', '.join(REPORT_FORMATS)}, got {fmt!r}"
+            raise ApplicationError(f"format: {message}", problems=[Problem(message, field="format")])
         if not query["runs"]:
             raise _no_runs()
         metric = metric_check(query["metric"])

@@ -32,6 +32,25 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", str(text))
 
 
+def _safe_names(names: Sequence[str]) -> list[str]:
+    """``_safe`` of each name, made unique within the chart ("a b" and "a_b" are two runs:
+    the second becomes "a_b-2")."""
+    out: list[str] = []
+    for name in names:
+        safe = base = _safe(name)
+        n = 1
+        while safe in out:
+            n += 1
+            safe = f"{base}-{n}"
+        out.append(safe)
+    return out
+
+
+def _text(value) -> str:
+    """Text for matplotlib as written: a ``$`` would start mathtext (garbled or refused)."""
+    return str(value).replace("$", r"\$")
+
+
 def _svg(figure) -> str:
     buf = io.StringIO()
     figure.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
@@ -60,7 +79,9 @@ def bars_svg(
         group = 0.8
         bar = group / max(n_runs, 1)
         colors = _colors(n_runs)
-        for r, run in enumerate(runs):
+        gids = _safe_names(runs)
+        containers = []
+        for r in range(n_runs):
             xs, heights, cats = [], [], []
             for c, category in enumerate(categories):
                 value = values[r][c]
@@ -69,22 +90,27 @@ def bars_svg(
                 xs.append(c - group / 2 + bar * (r + 0.5))
                 heights.append(value)
                 cats.append(category)
-            container = ax.bar(xs, heights, width=bar * 0.95, label=str(run), color=colors[r])
+            container = ax.bar(xs, heights, width=bar * 0.95, color=colors[r])
+            containers.append(container)
             for patch, category in zip(container.patches, cats, strict=True):
-                patch.set_gid(f"bar-{_safe(run)}-{_safe(category)}")
+                patch.set_gid(f"bar-{gids[r]}-{_safe(category)}")
         ax.set_xticks(range(n_cats))
-        ax.set_xticklabels(labels, rotation=40, ha="right")
-        ax.set_ylabel(metric)
-        top = max([v for row in values for v in row if v is not None] + [0.0])
-        ax.set_ylim(0, max(1.0, top * 1.05) if top <= 1 else top * 1.05)
+        ax.set_xticklabels([_text(label) for label in labels], rotation=40, ha="right")
+        ax.set_ylabel(_text(metric))
+        shown = [v for row in values for v in row if v is not None and not math.isnan(v)]
+        top, bottom = max(shown + [0.0]), min(shown + [0.0])  # rescaled BERTScore can be negative
+        ax.set_ylim(bottom * 1.05, max(1.0, top * 1.05) if top <= 1 else top * 1.05)
         ax.set_xlim(-0.6, n_cats - 0.4)
         ax.grid(axis="y", linewidth=0.4, alpha=0.6)
         ax.set_axisbelow(True)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         if n_runs:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        ax.set_title(f"{metric} per category")
+            # Labels given explicitly: matplotlib leaves out artists whose label starts with "_".
+            ax.legend(
+                containers, [_text(run) for run in runs], loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+            )
+        ax.set_title(_text(f"{metric} per category"))
         return _svg(figure)
 
 
@@ -116,13 +142,14 @@ def heatmap_svg(
     with rc_context(SVG_RC):
         figure = Figure(figsize=(max(4.0, min(18.0, 1.5 + 0.75 * n_cats)), 1.4 + 0.45 * max(n_runs, 1)))
         ax = figure.add_subplot()
-        for r, run in enumerate(runs):
+        gids = _safe_names(runs)
+        for r in range(n_runs):
             for c, category in enumerate(categories):
                 value = deltas[r][c]
                 missing = value is None or math.isnan(value)
                 color = MISSING_COLOR if missing else cmap(norm(value))
                 cell = Rectangle((c, r), 1, 1, facecolor=color, edgecolor="white", linewidth=1)
-                cell.set_gid(f"cell-{_safe(run)}-{_safe(category)}")
+                cell.set_gid(f"cell-{gids[r]}-{_safe(category)}")
                 ax.add_patch(cell)
                 if missing:
                     text = "n/a"
@@ -134,17 +161,17 @@ def heatmap_svg(
         ax.set_xlim(0, max(n_cats, 1))
         ax.set_ylim(max(n_runs, 1), 0)
         ax.set_xticks([c + 0.5 for c in range(n_cats)])
-        ax.set_xticklabels(labels, rotation=40, ha="right")
+        ax.set_xticklabels([_text(label) for label in labels], rotation=40, ha="right")
         ax.set_yticks([r + 0.5 for r in range(n_runs)])
-        ax.set_yticklabels([str(r) for r in runs])
+        ax.set_yticklabels([_text(r) for r in runs])
         ax.tick_params(length=0)
         for side in ax.spines.values():
             side.set_visible(False)
         if not n_runs:
             ax.text(0.5, 0.5, "no run besides the reference", ha="center", va="center", transform=ax.transAxes)
         mappable = _scalar_mappable(cmap, norm)
-        figure.colorbar(mappable, ax=ax, fraction=0.03, pad=0.02, label=f"{metric} minus {reference}")
-        ax.set_title(f"{metric}: difference to {reference}")
+        figure.colorbar(mappable, ax=ax, fraction=0.03, pad=0.02, label=_text(f"{metric} minus {reference}"))
+        ax.set_title(_text(f"{metric}: difference to {reference}"))
         return _svg(figure)
 
 

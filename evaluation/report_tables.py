@@ -146,6 +146,19 @@ def report_json(report: Report) -> dict:
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_value(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula (``=HYPERLINK(...)`` as a run name)
+    is written with a leading apostrophe; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def table_csv(table: Table) -> str:
     """One table as CSV: a header of column labels, then one line per row. Numbers are
     written unrounded; a CI goes to two extra columns ``<label> CI low`` / ``CI high``."""
@@ -164,8 +177,7 @@ def table_csv(table: Table) -> str:
         line = []
         for c in table.columns:
             cell = row.get(c.key)
-            value = _json_value(_value(cell))
-            line.append("" if value is None else value)
+            line.append(_csv_value(_json_value(_value(cell))))
             if c.key in ci_columns:
                 ci = cell.ci if isinstance(cell, Cell) and cell.ci is not None else (None, None)
                 line += ["" if v is None else v for v in ci]
@@ -185,7 +197,8 @@ def report_csv(report: Report, table_key: str | None = None) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Table-safe and inert: ``|`` escaped, no line breaks, no raw HTML."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _md_mark(mark: str) -> str:
@@ -252,7 +265,7 @@ def table_latex(table: Table) -> str:
         "\\begin{table}[ht]",
         "\\centering",
         f"\\caption{{{latex_escape(table.title)}}}",
-        f"\\label{{tab:{latex_escape(table.key)}}}",
+        f"\\label{{tab:{re.sub(r'[^A-Za-z0-9:-]', '-', table.key)}}}",  # \\_ cannot stand in a label
         f"\\begin{{tabular}}{{{spec}}}",
         "\\toprule",
         " & ".join(latex_escape(c.label) for c in table.columns) + " \\\\",
@@ -300,13 +313,14 @@ def report_response(report: Report, fmt: str, *, filename: str, table_key: str |
     from django.http import HttpResponse
     from django.utils.http import content_disposition_header
 
-    from elmtex_site.errors import ApplicationError
+    from elmtex_site.errors import ApplicationError, Problem
 
     if fmt not in REPORT_FORMATS:
-        raise ApplicationError(f"format: expected one of {', '.join(REPORT_FORMATS)}, got {fmt!r}")
+        message = f"expected one of {', '.join(REPORT_FORMATS)}, got {fmt!r}"
+        raise ApplicationError(f"format: {message}", problems=[Problem(message, field="format")])
     if table_key is not None and table_key not in {t.key for t in report.tables}:
-        keys = ", ".join(t.key for t in report.tables)
-        raise ApplicationError(f"table: unknown table {table_key!r}; choose from {keys}")
+        message = f"unknown table {table_key!r}; choose from {', '.join(t.key for t in report.tables)}"
+        raise ApplicationError(f"table: {message}", problems=[Problem(message, field="table")])
     body = report_render(report, fmt, table_key=table_key)
     response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = content_disposition_header(True, f"{filename}.{fmt}")

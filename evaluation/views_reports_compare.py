@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotation.models import Split
 from annotation.selectors import project_for_user
 from annotation.views import page_errors
-from elmtex_site.errors import ApplicationError
+from elmtex_site.errors import ApplicationError, Problem
 from inference.models import ModelRun
 
 from .charts import bars_svg, heatmap_svg
@@ -39,6 +39,7 @@ from .report_tables import REPORT_FORMATS, report_response
 from .services.comparison import (
     CHART_METRICS,
     DEFAULT_CHART_METRIC,
+    MAX_RUNS,
     METRIC_LABELS,
     Comparison,
     EvaluationsMissing,
@@ -70,10 +71,20 @@ def runs_from_query(*, project, query: dict) -> tuple[list[ModelRun], ModelRun |
     runs = runs_resolve(project=project, text=query["runs"])
     reference = None
     if query["reference"]:
-        resolved = runs_resolve(project=project, text=query["reference"].replace(",", " "))
+        try:
+            resolved = runs_resolve(project=project, text=query["reference"])
+        except ApplicationError as exc:
+            message = exc.problems[0].message
+            raise ApplicationError(f"reference: {message}", problems=[Problem(message, field="reference")]) from None
+        if len(resolved) != 1:
+            message = f"name one run (an id or a name), got {query['reference']!r}"
+            raise ApplicationError(f"reference: {message}", problems=[Problem(message, field="reference")])
         reference = resolved[0]
         if reference.pk not in {r.pk for r in runs}:
             runs.append(reference)  # the reference is compared too, even when not ticked
+            if len(runs) > MAX_RUNS:
+                message = f"at most {MAX_RUNS} runs can be compared at once, got {len(runs)} with the reference"
+                raise ApplicationError(f"runs: {message}", problems=[Problem(message, field="runs")])
     return runs, reference
 
 
@@ -99,7 +110,8 @@ def _hub_url(slug: str) -> str | None:
 
 def metric_check(metric: str) -> str:
     if metric not in CHART_METRICS:
-        raise ApplicationError(f"metric: unknown metric {metric!r}; choose from {', '.join(CHART_METRICS)}")
+        message = f"unknown metric {metric!r}; choose from {', '.join(CHART_METRICS)}"
+        raise ApplicationError(f"metric: {message}", problems=[Problem(message, field="metric")])
     return metric
 
 

@@ -127,6 +127,18 @@ class Comparison:
 # --- selection ---------------------------------------------------------------------------
 
 
+MAX_ID = 2**63 - 1
+
+
+def run_id_of(ref: str) -> int | None:
+    """The run id a reference names (ASCII digits, within a database integer), else None
+    (a run name; ``"²"`` is not an id, and an id past 64 bits names no run)."""
+    if ref.isascii() and ref.isdigit():
+        value = int(ref)
+        return value if value <= MAX_ID else -1
+    return None
+
+
 def runs_resolve(*, project: Project, text: str) -> list[ModelRun]:
     """Runs named by ``"3,7,my-run"`` (ids or names, CLI.md "RUN"), in that order, each once.
     An unknown one is refused by name."""
@@ -137,8 +149,8 @@ def runs_resolve(*, project: Project, text: str) -> list[ModelRun]:
             refs.append(part)
     if not refs:
         return []
-    ids = [int(r) for r in refs if r.isdigit()]
-    names = [r for r in refs if not r.isdigit()]
+    ids = [i for i in map(run_id_of, refs) if i is not None and i >= 0]
+    names = [r for r in refs if run_id_of(r) is None]
     found = (
         ModelRun.objects.filter(project=project).filter(Q(pk__in=ids) | Q(name__in=names)).select_related("endpoint")
     )
@@ -146,7 +158,8 @@ def runs_resolve(*, project: Project, text: str) -> list[ModelRun]:
     by_name = {r.name: r for r in found}
     runs, unknown = [], []
     for ref in refs:
-        run = by_id.get(int(ref)) if ref.isdigit() else by_name.get(ref)
+        run_id = run_id_of(ref)
+        run = by_id.get(run_id) if run_id is not None else by_name.get(ref)
         if run is None:
             unknown.append(ref)
         elif run not in runs:
@@ -286,7 +299,7 @@ def comparison_build(
         results = report.results or {}
         categories = results.get("categories") or {}
         row = aggregates.get(run.pk) or {}
-        stats = RunStats(
+        run_stats = RunStats(
             candidates=row.get("processed") or 0,
             not_parsed=row.get("not_parsed") or 0,
             latency_ms=row.get("latency"),
@@ -298,7 +311,7 @@ def comparison_build(
                 run=run,
                 report=report,
                 stale=_stale(report, row) if stats else None,
-                stats=stats,
+                stats=run_stats,
                 categories=categories,
                 macro=results.get("overall") or {},
                 micro=micro_average(categories),

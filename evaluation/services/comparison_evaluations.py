@@ -33,6 +33,7 @@ from evaluation.models import EvaluationReport, EvaluationStatus
 from inference.models import ModelRun
 
 from .reports import DEFAULT_METRICS, evaluation_queue
+from .selection import selection_language_check
 
 IN_PROGRESS = (EvaluationStatus.QUEUED, EvaluationStatus.RUNNING)
 # evaluation_queue keyword -> (evaluate option, default): the command the page shows does
@@ -59,7 +60,7 @@ def selection_check(
     *, project: Project, runs: list[ModelRun], reference: ModelRun | None, language: str | None, split: str | None
 ) -> tuple[ModelRun, str | None, str | None]:
     """The reference (default: the first run), language and split of a valid selection."""
-    language = (language or "").strip() or None
+    language = selection_language_check(project=project, language=language)
     split = (split or "").strip() or None
     if split is not None and split not in Split.values:
         raise _refuse(f"unknown split {split!r}; choose from {', '.join(Split.values)}", "split")

@@ -17,11 +17,14 @@ from django.db.models.functions import DenseRank
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.models import Annotation, AssignmentStatus, CheckResult, CheckTarget, Document, Judgement, Project
+from annotation.models import Annotation, AssignmentStatus, CheckResult, CheckTarget, Judgement, Project
 from annotation.models import Split as DocumentSplit
 from elmtex_site.errors import ApplicationError, Problem
 from evaluation.report_tables import Cell, Column, Report, Table
 from inference.models import ModelRun
+
+from .comparison import run_id_of
+from .selection import selection_language_check
 
 EXAMPLES = 5  # example documents per (run, category, label or code)
 ROW_CHUNK = 5000
@@ -43,10 +46,7 @@ def report_selection_check(
     split = (split or "").strip() or None
     if split is not None and split not in DocumentSplit.values:
         raise _refuse("split", f"unknown split {split!r}; choose from {', '.join(DocumentSplit.values)}")
-    if language is not None and not Document.objects.filter(project=project, language=language).exists():
-        known = Document.objects.filter(project=project).values_list("language", flat=True).distinct()
-        choices = ", ".join(sorted(known)) or "none (the project has no documents)"
-        raise _refuse("language", f"no document of the project is in language {language!r}; choose from {choices}")
+    language = selection_language_check(project=project, language=language)
     return language, split
 
 
@@ -59,7 +59,8 @@ def report_runs_resolve(*, project: Project, text: str | None) -> list[ModelRun]
     runs: list[ModelRun] = []
     for ref in refs:
         qs = ModelRun.objects.filter(project=project)
-        found = list(qs.filter(pk=int(ref))) if ref.isdigit() else list(qs.filter(name=ref)[:2])
+        run_id = run_id_of(ref)
+        found = list(qs.filter(pk=run_id)) if run_id is not None else list(qs.filter(name=ref)[:2])
         if not found:
             known = ", ".join(f"{r.pk} ({r.name})" for r in qs.order_by("id")[:20]) or "none yet"
             raise _refuse("runs", f"no run {ref!r} in project {project.slug!r}; known runs: {known}")

@@ -76,3 +76,26 @@ def test_heatmap_without_other_runs_is_valid():
     svg = heatmap_svg(CATEGORIES, [], [], "ROUGE-L", reference="baseline")
     assert _groups(svg, "cell-") == {}
     assert "no run besides the reference" in svg
+
+
+def test_dollar_signs_underscores_and_lookalike_names_are_drawn_as_written():
+    """Run names and labels are text, not mathtext; a leading "_" stays in the legend; two
+    names that look alike get two ids."""
+    runs = ["cost $5 vs $x^$", "_under", "a b", "a_b"]
+    svg = bars_svg(
+        ["a", "b"], runs, [[0.5, -0.2], [0.3, 0.1], [0.1, 0.2], [0.2, 0.3]], "ROUGE $L$", labels=[r"$\frac$", "b"]
+    )
+    ET.fromstring(svg)
+    for text in ("cost $5 vs $x^$", "_under", r"$\frac$", "ROUGE $L$"):
+        assert text in svg
+    ids = re.findall(r'id="(bar-[^"]+)"', svg)
+    assert len(ids) == len(set(ids)) == 8
+    heat = heatmap_svg(["a"], ["x$y$", "a b", "a_b"], [[0.1], [None], [-0.2]], "m$", reference="r$")
+    ET.fromstring(heat)
+    assert len(set(re.findall(r'id="(cell-[^"]+)"', heat))) == 3
+
+
+def test_negative_values_stay_inside_the_axes():
+    svg = bars_svg(["a"], ["r"], [[-0.4]], "BERTScore F1 (rescaled)")
+    ET.fromstring(svg)
+    assert "\u22120.4" in svg  # a y tick below zero (matplotlib writes a minus sign)

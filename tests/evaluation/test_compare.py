@@ -20,6 +20,7 @@ from evaluation.services.comparison_significance import significance_compute
 from inference.models import Candidate
 
 from .compare_helpers import build_runs
+from .helpers import add_document
 
 pytestmark = pytest.mark.django_db
 
@@ -263,6 +264,7 @@ def test_unreachable_broker_marks_the_cache_failed_and_a_reload_retries(
 
 def test_missing_evaluation_names_the_run_and_the_command(project, evaluated):
     runs = [evaluated["baseline"][0], evaluated["finetuned"][0]]
+    add_document(project, gold={"diagnosis": "Lungenentzündung"}, language="de")  # a language the project has
     with pytest.raises(ApplicationError) as caught:
         comparison_build(project=project, runs=runs, language="de", split="test")
     message = caught.value.message

@@ -100,3 +100,31 @@ def test_partial_renders_links_best_and_escapes():
     assert '<strong title="best in column">0.612*' in html
     assert '<a href="/p/demo/documents/1/">&lt;b&gt;x&lt;/b&gt;</a>' in html
     assert "[0.500, 0.700]" in html
+
+
+def test_csv_text_that_a_spreadsheet_would_run_is_defused():
+    table = Table(
+        key="t",
+        title="T",
+        columns=[Column("run", "Run", "text"), Column("v", "Value")],
+        rows=[{"run": '=HYPERLINK("http://x","y")', "v": -0.5}, {"run": "@cmd", "v": 0.1}],
+    )
+    rows = list(csv.reader(io.StringIO(report_render(Report("k", "R", [table]), "csv"))))
+    assert rows[1] == ['\'=HYPERLINK("http://x","y")', "-0.5"]  # numbers stay numbers
+    assert rows[2][0] == "'@cmd"
+
+
+def test_latex_labels_compile_and_markdown_holds_no_raw_html():
+    table = Table(key="category_rouge1", title="T", columns=[Column("run", "Run", "text")], rows=[{"run": "<script>"}])
+    report = Report("k", "R", [table])
+    assert "\\label{tab:category-rouge1}" in report_render(report, "tex")
+    assert "| &lt;script&gt; |" in report_render(report, "md")
+
+
+def test_bad_format_and_table_name_their_parameter():
+    with pytest.raises(ApplicationError) as refused:
+        report_response(_report(), "pdf", filename="r")
+    assert refused.value.problems[0].field == "format"
+    with pytest.raises(ApplicationError) as refused:
+        report_response(_report(), "csv", filename="r", table_key="nope")
+    assert refused.value.problems[0].field == "table"
