@@ -6,6 +6,7 @@ unexpected failure is reported in one line and its traceback saved to a file und
 ``var/log/`` (the console log handler writes to stderr, so it must not get it).
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -103,6 +104,12 @@ class ElmtexCommand(BaseCommand):
             sys.exit(1)
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted; nothing was written by the unfinished step\n")
+            sys.exit(1)
+        except BrokenPipeError:
+            # The reader of stdout went away (``... | head``): stop quietly, with stdout on
+            # devnull so the interpreter's last flush does not fail again.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
         except Exception as exc:  # noqa: BLE001 - the last guard before the user
             path = save_traceback()

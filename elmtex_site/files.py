@@ -2,13 +2,16 @@
 
 A file is written to a temporary file of its own next to the path, then renamed into
 place: readers never see half a file, two writers to one path do not mix, and a failure
-leaves whatever was there before.
+leaves whatever was there before. A symbolic link is followed (its target is written); a
+path that is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is written
+to directly, never replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -39,7 +42,12 @@ def atomic_text_output(path: str, *, option: str = "--out") -> Iterator[IO[str]]
             yield out
         return
     output_path_check(path, option=option)
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # a symbolic link: write its target, keep the link
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        with _direct_output(path, option=option) as out:
+            yield out
+        return
+    directory = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=directory)
     except OSError as exc:
@@ -58,6 +66,22 @@ def atomic_text_output(path: str, *, option: str = "--out") -> Iterator[IO[str]]
     except BaseException:
         _remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _direct_output(path: str, *, option: str) -> Iterator[IO[str]]:
+    """A device or a named pipe: written in place (there is nothing to rename)."""
+    try:
+        fh = open(path, "w", encoding="utf-8", newline="", buffering=BUFFER_BYTES)  # noqa: SIM115
+    except OSError as exc:
+        raise ApplicationError(f"{option}: cannot write {path}: {exc.strerror}") from None
+    try:
+        with fh:
+            yield fh
+    except BrokenPipeError:
+        sys.exit(1)  # the reader of the pipe went away
+    except OSError as exc:
+        raise ApplicationError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager

@@ -275,12 +275,13 @@ def _features(keys: list[str]) -> list[dict]:
 def _config(name: str, files: list[dict], keys: list[str], *, default: bool = False) -> tuple[dict, dict]:
     """A ``configs`` entry and its ``dataset_info`` entry for the given data files."""
     splits = [s for s in SPLIT_ORDER if any(f["split"] == s for f in files)]
-    language = None if default else files[0]["language"]
-    pattern = "*" if default else f"*-{language}"
     config = {"config_name": name}
     if default:
         config["default"] = True
-    config["data_files"] = [{"split": s, "path": f"{DATA_DIR}/{s}-{pattern}.jsonl"} for s in splits]
+        config["data_files"] = [{"split": s, "path": f"{DATA_DIR}/{s}-*.jsonl"} for s in splits]
+    else:
+        # The language's files by name, not by a pattern: "*-br.jsonl" would also take "pt-br".
+        config["data_files"] = [{"split": s, "path": [f["path"] for f in files if f["split"] == s]} for s in splits]
     size = sum(f["bytes"] for f in files)
     info = {
         "config_name": name,
@@ -334,7 +335,12 @@ def _agreement_section(project: Project, keys: list[str]) -> list[str]:
     report = latest_agreement(project)
     lines = ["## Agreement", ""]
     if report is None:
-        return [*lines, "None measured: the project has no finished agreement report.", ""]
+        return [
+            *lines,
+            "None measured: the project has no finished agreement report (compute one with "
+            f"`python manage.py agreement {project.slug}` or on its agreement page, then export again).",
+            "",
+        ]
     results = report.results or {}
     config = report.config or {}
     scope = ", ".join(f"{k} {config[k]}" for k in ("language", "split") if config.get(k)) or "all documents"

@@ -16,7 +16,7 @@ from annotation.services.exports_hf import hf_export_write
 from elmtex_site.errors import ApplicationError
 from evaluation.models import AgreementReport
 from inference import prompts
-from tests.factories import ProjectFactory, RunFactory
+from tests.factories import DocumentFactory, GoldFactory, ProjectFactory, RunFactory
 
 from .import_helpers import jsonl, record, success_line, summary
 
@@ -299,6 +299,20 @@ def test_hf_loads_with_datasets_and_equals_the_gold(run_cli, tmp_path, loaded, h
     german = datasets.load_dataset(str(out), "de", cache_dir=cache)
     assert sorted(german) == ["train", "unsplit"]
     assert {r["language"] for split in german.values() for r in split} == {"de"}
+
+
+def test_hf_language_configs_take_exactly_their_files(run_cli, tmp_path, project, hf_offline):
+    """A language code that ends another ("br", "pt-br") gets only its own files."""
+    datasets, cache = hf_offline
+    for i, language in enumerate(["br", "br", "pt-br", "pt-br", "pt-br"]):
+        doc = DocumentFactory(project=project, external_id=str(i), language=language, split="train")
+        GoldFactory(document=doc, values={"diagnosis": f"d{i}"})
+    out = tmp_path / "hf"
+    export(run_cli, "--out", out, "--format", "hf")
+    breton = datasets.load_dataset(str(out), "br", cache_dir=cache)
+    assert {r["language"] for r in breton["train"]} == {"br"} and len(breton["train"]) == 2
+    brazilian = datasets.load_dataset(str(out), "pt-br", cache_dir=cache)
+    assert len(brazilian["train"]) == 3
 
 
 def test_hf_with_only_unsplit_documents_loads_as_one_split(run_cli, tmp_path, loaded, hf_offline):

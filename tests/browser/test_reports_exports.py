@@ -71,9 +71,12 @@ def test_researcher_reads_the_other_reports(live_server, page, screenshot, evalu
         page.go_back()
 
 
-def test_researcher_runs_an_export_job_and_downloads_it(live_server, page, screenshot, evaluated, monkeypatch):
+def test_researcher_runs_an_export_job_and_downloads_it(
+    live_server, page, screenshot, evaluated, monkeypatch, settings, tmp_path
+):
     # No worker in this test: the job runs inside the web request once it commits.
     monkeypatch.setitem(app.conf, "task_always_eager", True)
+    settings.ELMTEX_EXPORT_DIR = str(tmp_path / "exports")
     _log_in(page, live_server, "rosa", "/p/cmp/")
     page.get_by_role("link", name="Exports", exact=True).click()
     page.get_by_label("Format").select_option("jsonl")
