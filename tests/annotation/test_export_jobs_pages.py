@@ -4,24 +4,11 @@ them and the export API: researchers and staff; annotators and reviewers 403, ou
 import pytest
 from django.urls import reverse
 
-from annotation import tasks_exports
 from annotation.models import ExportJob, ExportStatus
 from annotation.services.export_jobs import export_job_create, export_job_process
 from tests.factories import DocumentFactory, GoldFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def export_dir(settings, tmp_path):
-    settings.ELMTEX_EXPORT_DIR = str(tmp_path / "exports")
-
-
-@pytest.fixture(autouse=True)
-def sent(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks_exports.export_run_task, "apply_async", lambda **kw: calls.append(kw))
-    return calls
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("export_dir", "sent")]
 
 
 @pytest.fixture

@@ -8,28 +8,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation import tasks_exports
 from annotation.models import ExportJob, ExportStatus
 from annotation.services import export_jobs_upkeep
 from annotation.services.export_jobs import export_job_create, export_job_process
 from tests.factories import DocumentFactory, GoldFactory, MembershipFactory, ProjectFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def export_dir(settings, tmp_path, monkeypatch):
-    settings.ELMTEX_EXPORT_DIR = str(tmp_path / "exports")
-    settings.ELMTEX_EXPORT_KEEP_DAYS = 7
-    monkeypatch.setattr(export_jobs_upkeep, "_last_expiry_sweep", None)
-    return Path(settings.ELMTEX_EXPORT_DIR)
-
-
-@pytest.fixture(autouse=True)
-def sent(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks_exports.export_run_task, "apply_async", lambda **kw: calls.append(kw))
-    return calls
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("export_dir", "sent")]
 
 
 @pytest.fixture
